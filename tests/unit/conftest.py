@@ -25,4 +25,5 @@ except ImportError:
     from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
     _AnsibleCollectionFinder(paths=[_TREE])._install()  # pylint: disable=protected-access
 
-pytest_plugins = ["tests.simulator.pytest_fixtures"]
+# Fixtures that start a real simulator over HTTP: simulator, simulator_factory.
+from tests.simulator.pytest_fixtures import simulator, simulator_factory  # noqa: E402,F401 pylint: disable=unused-import,wrong-import-position
