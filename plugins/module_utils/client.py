@@ -398,6 +398,22 @@ class PlutoClient(object):
         """All cohorts (any context) whose idnumber is exactly idnumber."""
         return [c for c in self.search_cohorts(idnumber, includes="all") if c.get("idnumber") == idnumber]
 
+    def find_cohort(self, idnumber=None, cohort_id=None):
+        """The one cohort with this id (or else idnumber), or None.
+
+        The site's update does not keep idnumbers unique, so duplicates can exist: never
+        pick one of them silently.
+        """
+        if cohort_id is not None:
+            found = self.get_cohorts([cohort_id])
+            return found[0] if found else None
+        matches = self.find_cohorts_by_idnumber(idnumber)
+        if len(matches) > 1:
+            raise PlutoError("the site holds %d cohorts with idnumber %r (ids %s); give cohort_id, or make the "
+                             "idnumbers unique on the site first" % (len(matches), idnumber,
+                                                                      ", ".join(str(c["id"]) for c in sorted(matches, key=lambda c: c["id"]))))
+        return matches[0] if matches else None
+
     def create_cohorts(self, cohorts):
         """Create cohorts (all or nothing per request). A lost answer is checked by reading back."""
         created = []
