@@ -301,9 +301,9 @@ class PlutoClient(object):
                     "moodlewsrestformat=json: check url and that the REST protocol is enabled"
                     % (wsfunction, content_type, " with errorcode %s" % code.group(1) if code else ""))
         title = re.search(r"<title[^>]*>(.*?)</title>", body, re.I | re.S)
+        title_text = ", title %r" % one_line(title.group(1), 80) if title else ""
         return ("%s: the site answered an HTML page instead of JSON (HTTP 200, %s%s): a login page, a proxy or "
-                "maintenance page, or a wrong url" % (wsfunction, content_type or "no content type",
-                                                       ", title %r" % one_line(title.group(1), 80) if title else ""))
+                "maintenance page, or a wrong url" % (wsfunction, content_type or "no content type", title_text))
 
     def _site_error(self, wsfunction, data):
         errorcode = str(data.get("errorcode"))
@@ -409,9 +409,9 @@ class PlutoClient(object):
             return found[0] if found else None
         matches = self.find_cohorts_by_idnumber(idnumber)
         if len(matches) > 1:
+            ids = ", ".join(str(c["id"]) for c in sorted(matches, key=lambda c: c["id"]))
             raise PlutoError("the site holds %d cohorts with idnumber %r (ids %s); give cohort_id, or make the "
-                             "idnumbers unique on the site first" % (len(matches), idnumber,
-                                                                      ", ".join(str(c["id"]) for c in sorted(matches, key=lambda c: c["id"]))))
+                             "idnumbers unique on the site first" % (len(matches), idnumber, ids))
         return matches[0] if matches else None
 
     def create_cohorts(self, cohorts):
@@ -504,4 +504,3 @@ class PlutoClient(object):
         for answer in self.call_chunked("core_user_create_users", "users", users):
             created.extend(answer or [])
         return created
-
