@@ -83,6 +83,7 @@ class PlutoError(Exception):
 
     errorcode: the site's errorcode when the site answered with an error envelope.
     result: extra keys for the task result (for example what a bulk write applied before it failed).
+    answers: after call_chunked failed part-way, the decoded answers of the requests applied before.
     """
 
     def __init__(self, message, errorcode=None, debuginfo=None, wsfunction=None, result=None, transport=False,
@@ -93,6 +94,7 @@ class PlutoError(Exception):
         self.debuginfo = debuginfo
         self.wsfunction = wsfunction
         self.result = dict(result or {})
+        self.answers = []
         # True when the request may not have reached the site, or its answer was lost.
         self.transport = transport
         # True when the request certainly never reached the site (safe to send again).
@@ -342,6 +344,7 @@ class PlutoClient(object):
                     error.message = "%s (request %d of %d; the %d items of the earlier requests were applied)" % (
                         error.message, index + 1, len(chunks), len(applied))
                 error.result.setdefault("applied", applied)
+                error.answers = answers
                 raise
             if wsfunction not in READ_FUNCTIONS:
                 applied.extend(chunk)
