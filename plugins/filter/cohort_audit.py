@@ -1,0 +1,276 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pluto.lms maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the cohort_bootstrap role and the tenant playbooks.
+
+They turn the registered results of pluto_cohort / pluto_cohort_member runs into a per-tenant
+summary, merge the summaries of many tenants into one audit report, render it as Markdown,
+pick the cohorts that prune deletes, and read the membership CSV. Pure functions: no site access.
+Every list they return is sorted, so a report is the same for the same drift.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import csv
+import fnmatch
+import io
+import json
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    from collections.abc import Mapping, Sequence
+except ImportError:  # pragma: no cover - Python 2 is not supported
+    from collections import Mapping, Sequence
+
+CSV_HEADER = ("cohort_idnumber", "username")
+# Fields of a cohort a report names; anything else in a diff (ids, context) is not drift.
+COHORT_FIELDS = ("name", "idnumber", "description", "description_format", "visible", "theme", "custom_fields", "category")
+MAX_CSV_ERRORS = 20
+
+
+def _results(registered):
+    """The per-item results of a registered loop (or the one result of a task without a loop)."""
+    if not isinstance(registered, Mapping):
+        return []
+    if "results" in registered:
+        return [r for r in registered.get("results") or [] if isinstance(r, Mapping)]
+    if registered.get("skipped") and "item" not in registered:
+        return []
+    return [registered]
+
+
+def _name_of(user):
+    if isinstance(user, Mapping):
+        for key in ("username", "value", "email", "idnumber", "id"):
+            if user.get(key) not in (None, ""):
+                return str(user[key])
+        return json.dumps(user, sort_keys=True)
+    return str(user)
+
+
+def _names(users):
+    return sorted(set(_name_of(u) for u in users or []))
+
+
+def _display(value):
+    """A field value as a report shows it: JSON, so that "" and null and 1 and "1" differ."""
+    return json.dumps(value, sort_keys=True)
+
+
+def _diff_of(result):
+    diff = result.get("diff")
+    if isinstance(diff, Sequence) and not isinstance(diff, str):
+        diff = diff[0] if diff else None
+    if not isinstance(diff, Mapping):
+        return None, None
+    return diff.get("before") or {}, diff.get("after") or {}
+
+
+def _desired(result):
+    item = result.get("item")
+    if isinstance(item, Mapping) and isinstance(item.get("item"), Mapping):
+        item = item["item"]  # a loop over the results of an earlier loop
+    return item if isinstance(item, Mapping) else {}
+
+
+def _field_changes(before, after):
+    changes = {}
+    for key in sorted(set(before) | set(after)):
+        if key not in COHORT_FIELDS:
+            continue
+        if key in after and before.get(key) != after.get(key):
+            changes[key] = {"old": before.get(key), "new": after.get(key)}
+    return changes
+
+
+def cohort_duplicates(idnumbers):
+    """The values that appear more than once, sorted."""
+    seen, twice = set(), set()
+    for value in idnumbers or []:
+        (twice if value in seen else seen).add(value)
+    return sorted(twice)
+
+
+def cohort_prune_candidates(site_cohorts, wanted, keep=None):
+    """The site's cohorts that are neither wanted (exact idnumbers) nor kept (idnumbers or shell patterns)."""
+    wanted = set(wanted or [])
+    patterns = list(keep or [])
+    doomed = []
+    for cohort in site_cohorts or []:
+        idnumber = cohort.get("idnumber") or ""
+        if idnumber in wanted or any(fnmatch.fnmatchcase(idnumber, p) for p in patterns):
+            continue
+        doomed.append({"id": cohort.get("id"), "idnumber": idnumber, "name": cohort.get("name")})
+    return sorted(doomed, key=lambda c: (c["idnumber"], c["id"] or 0))
+
+
+def cohort_drift(cohort_results, member_results=None, prune_results=None):
+    """What one tenant's run changed (or, in check mode, would change), from the registered results.
+
+    cohort_results: the registered loop of pluto_cohort over the desired cohorts; member_results:
+    the loop of pluto_cohort_member over cohort_results (skipped in check mode for a cohort that
+    would be created: its members then come from the desired list); prune_results: the loop of
+    pluto_cohort state=absent over the cohorts prune deletes.
+    """
+    created, changed, deleted, members = [], [], [], []
+    failed = []
+    runs = [(r, False) for r in _results(cohort_results)] + [(r, True) for r in _results(prune_results)]
+    for result, pruning in runs:
+        desired = _desired(result)
+        before, after = _diff_of(result)
+        idnumber = desired.get("idnumber") or (result.get("cohort") or {}).get("idnumber") or (before or {}).get("idnumber") or ""
+        if result.get("failed"):
+            failed.append("%s: %s" % (idnumber or "?", result.get("msg", "failed")))
+            continue
+        if result.get("skipped") or not result.get("changed"):
+            continue
+        if pruning or desired.get("state", "present") == "absent":
+            deleted.append({"idnumber": idnumber, "name": (before or {}).get("name", desired.get("name")),
+                            "pruned": pruning})
+        elif before is None:
+            # Without diff mode only the fact of a change is known.
+            changed.append({"idnumber": idnumber, "fields": {}})
+        elif not before:
+            created.append({"idnumber": idnumber, "name": after.get("name", desired.get("name"))})
+        else:
+            changed.append({"idnumber": idnumber, "fields": _field_changes(before, after)})
+    for result in _results(member_results):
+        desired = _desired(result)
+        idnumber = desired.get("idnumber") or (result.get("cohort") or {}).get("idnumber") or ""
+        if result.get("failed"):
+            failed.append("%s members: %s" % (idnumber, result.get("msg", "failed")))
+            continue
+        if result.get("skipped"):
+            if any(c["idnumber"] == idnumber for c in created) and desired.get("members"):
+                members.append({"idnumber": idnumber, "added": _names(desired["members"]), "removed": []})
+            continue
+        added, removed = _names(result.get("added")), _names(result.get("removed"))
+        if added or removed:
+            members.append({"idnumber": idnumber, "added": added, "removed": removed})
+    summary = {
+        "created": sorted(created, key=lambda c: c["idnumber"]),
+        "changed": sorted(changed, key=lambda c: c["idnumber"]),
+        "deleted": sorted(deleted, key=lambda c: c["idnumber"]),
+        "members": sorted(members, key=lambda c: c["idnumber"]),
+    }
+    summary["clean"] = not any(summary.values())
+    if failed:
+        summary["failed"] = sorted(failed)
+        summary["clean"] = False
+    return summary
+
+
+def cohort_audit_report(tenants):
+    """One report for many tenants: tenants is a list of {name, url, summary} or {name, url, error}."""
+    report = {"tenants": {}, "totals": {"tenants": 0, "clean": 0, "drift": 0, "error": 0}}
+    for tenant in tenants or []:
+        name = str(tenant.get("name"))
+        entry = {"url": tenant.get("url") or ""}
+        summary = tenant.get("summary") or {}
+        if tenant.get("error") or summary.get("failed"):
+            entry["status"] = "error"
+            entry["error"] = "; ".join([tenant["error"]] if tenant.get("error") else summary.get("failed"))
+        else:
+            entry["status"] = "clean" if summary.get("clean") else "drift"
+        for key in ("created", "changed", "deleted", "members"):
+            entry[key] = list(summary.get(key) or [])
+        report["tenants"][name] = entry
+        report["totals"]["tenants"] += 1
+        report["totals"][entry["status"]] += 1
+    return report
+
+
+def _md(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def cohort_audit_markdown(report, title="Cohort audit"):
+    """The report as Markdown: a table of tenants, then the drift of each tenant that has some."""
+    totals = report.get("totals") or {}
+    lines = ["# %s" % title, "",
+             "%d tenant(s): %d clean, %d with drift, %d failed. Check mode: nothing was written to any site."
+             % (totals.get("tenants", 0), totals.get("clean", 0), totals.get("drift", 0), totals.get("error", 0)), "",
+             "| Tenant | Status | Create | Change | Delete | Member changes |",
+             "|---|---|---|---|---|---|"]
+    tenants = report.get("tenants") or {}
+    for name in sorted(tenants):
+        entry = tenants[name]
+        member_count = sum(len(m["added"]) + len(m["removed"]) for m in entry.get("members") or [])
+        lines.append("| %s | %s | %d | %d | %d | %d |" % (
+            _md(name), entry["status"], len(entry.get("created") or []), len(entry.get("changed") or []),
+            len(entry.get("deleted") or []), member_count))
+    for name in sorted(tenants):
+        entry = tenants[name]
+        lines.extend(["", "## %s" % _md(name), ""])
+        if entry.get("url"):
+            lines.extend(["Site: %s" % entry["url"], ""])
+        if entry["status"] == "clean":
+            lines.append("Clean: the site matches the desired state.")
+            continue
+        if entry["status"] == "error":
+            lines.append("Error: %s" % _md(entry.get("error")))
+        for cohort in entry.get("created") or []:
+            lines.append("- would create `%s` (%s)" % (cohort["idnumber"], _md(cohort.get("name"))))
+        for cohort in entry.get("changed") or []:
+            fields = cohort.get("fields") or {}
+            if not fields:
+                lines.append("- would change `%s`" % cohort["idnumber"])
+            for field in sorted(fields):
+                lines.append("- would change `%s` %s: %s → %s" % (
+                    cohort["idnumber"], field, _md(_display(fields[field]["old"])), _md(_display(fields[field]["new"]))))
+        for cohort in entry.get("deleted") or []:
+            lines.append("- would delete `%s` (%s)" % (cohort["idnumber"], _md(cohort.get("name"))))
+        for cohort in entry.get("members") or []:
+            parts = []
+            if cohort["added"]:
+                parts.append("+%d (%s)" % (len(cohort["added"]), ", ".join(cohort["added"])))
+            if cohort["removed"]:
+                parts.append("−%d (%s)" % (len(cohort["removed"]), ", ".join(cohort["removed"])))
+            lines.append("- members of `%s`: %s" % (cohort["idnumber"], " ".join(parts)))
+    return "\n".join(lines) + "\n"
+
+
+def cohort_members_csv(text, source="CSV"):
+    """{cohort idnumber: sorted usernames} from `cohort_idnumber,username` rows under a header line.
+
+    Fails naming every bad line (up to MAX_CSV_ERRORS): wrong header, wrong field count, empty field.
+    """
+    if text is None:
+        raise AnsibleFilterError("%s: no content" % source)
+    rows = list(csv.reader(io.StringIO(str(text))))
+    errors = []
+    header = [h.strip() for h in rows[0]] if rows else []
+    if tuple(header) != CSV_HEADER:
+        errors.append("line 1: the header must be %r, found %r" % (",".join(CSV_HEADER), ",".join(header)))
+    wanted = {}
+    for number, row in enumerate(rows[1:], start=2):
+        if not row or all(not field.strip() for field in row):
+            continue  # blank line
+        if len(row) != 2:
+            errors.append("line %d: expected 2 fields (cohort_idnumber,username), found %d: %r"
+                          % (number, len(row), ",".join(row)))
+            continue
+        idnumber, username = row[0].strip(), row[1].strip()
+        if not idnumber or not username:
+            errors.append("line %d: empty %s: %r" % (number, "cohort_idnumber" if not idnumber else "username", ",".join(row)))
+            continue
+        wanted.setdefault(idnumber, set()).add(username)
+    if errors:
+        more = len(errors) - MAX_CSV_ERRORS
+        shown = errors[:MAX_CSV_ERRORS] + (["... and %d more bad lines" % more] if more > 0 else [])
+        raise AnsibleFilterError("%s is malformed: %s" % (source, "; ".join(shown)))
+    return dict((idnumber, sorted(users)) for idnumber, users in sorted(wanted.items()))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "cohort_duplicates": cohort_duplicates,
+            "cohort_prune_candidates": cohort_prune_candidates,
+            "cohort_drift": cohort_drift,
+            "cohort_audit_report": cohort_audit_report,
+            "cohort_audit_markdown": cohort_audit_markdown,
+            "cohort_members_csv": cohort_members_csv,
+        }
