@@ -1,0 +1,10 @@
+"""Entry point: ``python -m tests.simulator --port 0 --state FILE --token TOKEN[:ROLE]``."""
+
+from __future__ import annotations
+
+import sys
+
+from .server import main
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,928 @@
+"""The web-service functions of the simulated site, written after Moodle 4.5's externallib code.
+
+Each function validates its parameters like ``external_api::validate_parameters()``,
+checks capabilities where Moodle does (sometimes only after producing warnings), and
+runs inside one SQLite transaction so that a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+
+from . import errors
+from .errors import WSError, invalid_parameter, nopermissions
+from .params import (DEFAULT, OPTIONAL, INSTALLED_LANGS, INSTALLED_THEMES, AUTH_PLUGINS, Multiple, Single, Value,
+                     clean_param, php_empty, php_str, php_trim, valid_email, validate)
+from .store import SYSTEM_CONTEXT, chunks
+from .textformat import FORMAT_HTML, FORMAT_PLAIN, KNOWN_FORMATS, format_text
+
+SITE_VERSION = '2024100706.00'
+SITE_RELEASE = '4.5.6 (Build: 20250811)'
+
+REST_USE = 'webservice/rest:use'
+COHORT_VIEW = 'moodle/cohort:view'
+COHORT_MANAGE = 'moodle/cohort:manage'
+COHORT_ASSIGN = 'moodle/cohort:assign'
+USER_VIEW = 'moodle/user:viewdetails'
+USER_CREATE = 'moodle/user:create'
+USER_UPDATE = 'moodle/user:update'
+USER_DELETE = 'moodle/user:delete'
+CATEGORY_MANAGE = 'moodle/category:manage'
+CATEGORY_VIEWHIDDEN = 'moodle/category:viewhiddencategories'
+
+_COHORT = {COHORT_VIEW, COHORT_MANAGE, COHORT_ASSIGN}
+_EVERYTHING = {REST_USE, USER_VIEW, USER_CREATE, USER_UPDATE, USER_DELETE, CATEGORY_MANAGE, CATEGORY_VIEWHIDDEN} | _COHORT
+ROLE_CAPABILITIES = {
+    'admin': frozenset(_EVERYTHING),
+    'manager': frozenset(_EVERYTHING),
+    'cohortmanager': frozenset({REST_USE} | _COHORT),
+    'viewer': frozenset({REST_USE, COHORT_VIEW}),
+    'noaccess': frozenset({REST_USE}),
+    'norest': frozenset(),
+}
+
+# Functions that exist on a Moodle 4.5 site but are not part of the simulated service.
+OTHER_SITE_FUNCTIONS = (
+    'core_course_get_courses', 'core_course_create_courses', 'core_course_create_categories',
+    'core_course_update_categories', 'core_course_delete_categories', 'core_course_search_courses',
+    'core_user_get_users', 'core_user_update_picture', 'core_enrol_get_enrolled_users',
+    'enrol_manual_enrol_users', 'core_role_assign_roles', 'core_group_get_course_groups',
+    'core_webservice_get_site_info_legacy',
+)
+
+_PG_INT = re.compile(r'\s*[+-]?[0-9]+\s*')
+PG_BIGINT_MAX = 2 ** 63 - 1
+
+
+class Site:
+    """Configuration and state of one simulated site."""
+
+    def __init__(self, store, debug=False, allow_cohort_themes=False, shuffle=True, sitename='Pluto LMS',
+                 rng=None):
+        self.store = store
+        self.debug = debug
+        self.allow_cohort_themes = allow_cohort_themes
+        self.shuffle_results = shuffle
+        self.sitename = sitename
+        self.siteurl = 'http://127.0.0.1'
+        self.rng = rng or random.Random()
+
+    def shuffle(self, items):
+        """Result order is unspecified on the real site: make it so here, unless switched off."""
+        if self.shuffle_results and len(items) > 1:
+            self.rng.shuffle(items)
+        return items
+
+
+class Call:
+    """One web-service call: the site, the token's user and role, and the request settings."""
+
+    def __init__(self, site, role, userid, raw=False, service=()):
+        self.site = site
+        self.service = service
+        self.store = site.store
+        self.conn = site.store.conn
+        self.role = role
+        self.userid = userid
+        self.raw = raw
+
+    def has(self, capability):
+        """Does the token's user hold this capability (everywhere)?"""
+        return capability in ROLE_CAPABILITIES.get(self.role, ())
+
+    def require(self, capability):
+        """require_capability()."""
+        if not self.has(capability):
+            raise nopermissions(capability)
+
+    def issiteadmin(self):
+        """is_siteadmin() for the token's user."""
+        return self.role == 'admin'
+
+
+def pg_int(value):
+    """A value PostgreSQL accepts for a bigint column, or None (the query would fail)."""
+    text = php_str(value)
+    if not _PG_INT.fullmatch(text):
+        return None
+    number = int(text.strip())
+    if abs(number) > PG_BIGINT_MAX:
+        return None
+    return number
+
+
+def php_is_numeric(text):
+    """PHP is_numeric() for strings."""
+    return bool(re.fullmatch(r'[ \t\n\r\x0b\x0c]*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t\n\r\x0b\x0c]*',
+                             text))
+
+
+def php_loose_equal(left, right):
+    """PHP 8 ``==`` between a request string and a cleaned value."""
+    if isinstance(right, int) and not isinstance(right, bool):
+        if php_is_numeric(left):
+            return float(left) == right
+        return left == str(right)
+    right = php_str(right)
+    if php_is_numeric(left) and php_is_numeric(right):
+        return float(left) == float(right)
+    return left == right
+
+
+def _in_clause(values):
+    return ','.join('?' * len(values))
+
+
+def _rows_by(conn, sql, values):
+    rows = []
+    for part in chunks(values):
+        rows.extend(conn.execute(sql % _in_clause(part), part).fetchall())
+    return rows
+
+
+def _validate_format(value):
+    if value not in KNOWN_FORMATS:
+        raise errors.moodle_exception('formatnotsupported', 'webservice', None,
+                                      'The format with value=%s is not supported by this Moodle site' % php_str(value))
+    return value
+
+
+def _read_error(sql, params):
+    return WSError('dml_read_exception', 'dmlreadexception', 'Error reading from database',
+                   'ERROR:  invalid input syntax for type bigint\n%s\n[%s]' % (sql, errors.var_export(params)))
+
+
+def _category_id(conn, field, value):
+    """$DB->get_field('course_categories', 'id', [field => value]) (first row when several match)."""
+    if field == 'id':
+        number = pg_int(value)
+        if number is None:
+            raise _read_error('SELECT id FROM {course_categories} WHERE id = ?', [value])
+        row = conn.execute('SELECT id FROM category WHERE id = ?', (number,)).fetchone()
+    else:
+        row = conn.execute('SELECT id FROM category WHERE idnumber = ? ORDER BY id LIMIT 1',
+                           (php_str(value),)).fetchone()
+    return row['id'] if row else None
+
+
+def _length_problem(fields, limits):
+    for column, value in fields.items():
+        limit = limits.get(column)
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            return 'ERROR:  value too long for type character varying(%d)' % limit
+    return None
+
+
+COHORT_LIMITS = {'name': 254, 'idnumber': 100, 'component': 100, 'theme': 50}
+
+
+# --- descriptions -----------------------------------------------------------------------
+CATEGORYTYPE = Single({'type': Value('text'), 'value': Value('raw')})
+CUSTOMFIELDS_IN = Multiple(Single({'shortname': Value('alphanumext'), 'value': Value('raw')}), OPTIONAL)
+CUSTOMFIELDS_OUT = Multiple(Single({'name': Value('raw'), 'shortname': Value('raw'), 'type': Value('alphanumext'),
+                                    'valueraw': Value('raw'), 'value': Value('raw')}), OPTIONAL)
+COHORT_OUT = {
+    'id': Value('int'), 'name': Value('raw'), 'idnumber': Value('raw'), 'description': Value('raw'),
+    'descriptionformat': Value('int'), 'visible': Value('bool'), 'theme': Value('theme', OPTIONAL),
+}
+COHORT_WITH_FIELDS_OUT = Single(dict(COHORT_OUT, customfields=CUSTOMFIELDS_OUT))
+WARNINGS = Multiple(Single({'item': Value('text', OPTIONAL), 'itemid': Value('int', OPTIONAL),
+                            'warningcode': Value('alphanum'), 'message': Value('raw')}), DEFAULT, [])
+
+CREATE_COHORTS_IN = Single({'cohorts': Multiple(Single({
+    'categorytype': CATEGORYTYPE, 'name': Value('raw'), 'idnumber': Value('raw'),
+    'description': Value('raw', OPTIONAL), 'descriptionformat': Value('int', DEFAULT, FORMAT_HTML),
+    'visible': Value('bool', OPTIONAL, True), 'theme': Value('theme', OPTIONAL), 'customfields': CUSTOMFIELDS_IN,
+}))})
+CREATE_COHORTS_OUT = Multiple(Single(dict(COHORT_OUT)))
+UPDATE_COHORTS_IN = Single({'cohorts': Multiple(Single({
+    'id': Value('int'), 'categorytype': CATEGORYTYPE, 'name': Value('raw'), 'idnumber': Value('raw'),
+    'description': Value('raw', OPTIONAL), 'descriptionformat': Value('int', DEFAULT, FORMAT_HTML),
+    'visible': Value('bool', OPTIONAL), 'theme': Value('theme', OPTIONAL), 'customfields': CUSTOMFIELDS_IN,
+}))})
+COHORTIDS_IN = Single({'cohortids': Multiple(Value('int'))})
+GET_COHORTS_IN = Single({'cohortids': Multiple(Value('int'), DEFAULT, [])})
+GET_COHORTS_OUT = Multiple(COHORT_WITH_FIELDS_OUT)
+SEARCH_COHORTS_IN = Single({
+    'query': Value('raw'),
+    'context': Single({'contextid': Value('int', DEFAULT, 0), 'contextlevel': Value('alpha', DEFAULT, ''),
+                       'instanceid': Value('int', DEFAULT, 0)}),
+    'includes': Value('alpha', DEFAULT, 'parents'), 'limitfrom': Value('int', DEFAULT, 0),
+    'limitnum': Value('int', DEFAULT, 25),
+})
+SEARCH_COHORTS_OUT = Single({'cohorts': GET_COHORTS_OUT})
+ADD_MEMBERS_IN = Single({'members': Multiple(Single({
+    'cohorttype': Single({'type': Value('alphanumext'), 'value': Value('raw')}),
+    'usertype': Single({'type': Value('alphanumext'), 'value': Value('raw')}),
+}))})
+ADD_MEMBERS_OUT = Single({'warnings': WARNINGS})
+DELETE_MEMBERS_IN = Single({'members': Multiple(Single({'cohortid': Value('int'), 'userid': Value('int')}))})
+GET_MEMBERS_OUT = Multiple(Single({'cohortid': Value('int'), 'userids': Multiple(Value('int'))}))
+
+USER_OUT = Single({
+    'id': Value('int'), 'username': Value('raw', OPTIONAL), 'firstname': Value('notags', OPTIONAL),
+    'lastname': Value('notags', OPTIONAL), 'fullname': Value('notags'), 'email': Value('text', OPTIONAL),
+    'address': Value('text', OPTIONAL), 'phone1': Value('notags', OPTIONAL), 'phone2': Value('notags', OPTIONAL),
+    'department': Value('text', OPTIONAL), 'institution': Value('text', OPTIONAL),
+    'idnumber': Value('raw', OPTIONAL), 'interests': Value('text', OPTIONAL),
+    'firstaccess': Value('int', OPTIONAL), 'lastaccess': Value('int', OPTIONAL), 'auth': Value('plugin', OPTIONAL),
+    'suspended': Value('bool', OPTIONAL), 'confirmed': Value('bool', OPTIONAL), 'lang': Value('safedir', OPTIONAL),
+    'calendartype': Value('plugin', OPTIONAL), 'theme': Value('plugin', OPTIONAL),
+    'timezone': Value('timezone', OPTIONAL), 'mailformat': Value('int', OPTIONAL),
+    'trackforums': Value('int', OPTIONAL), 'description': Value('raw', OPTIONAL),
+    'descriptionformat': Value('int', OPTIONAL), 'city': Value('notags', OPTIONAL),
+    'country': Value('alpha', OPTIONAL), 'profileimageurlsmall': Value('url'), 'profileimageurl': Value('url'),
+    'customfields': Multiple(Single({'type': Value('alphanumext'), 'value': Value('raw'),
+                                     'displayvalue': Value('raw', OPTIONAL), 'name': Value('raw'),
+                                     'shortname': Value('raw')}), OPTIONAL),
+    'preferences': Multiple(Single({'name': Value('raw'), 'value': Value('raw')}), OPTIONAL),
+})
+GET_USERS_IN = Single({'field': Value('alpha'), 'values': Multiple(Value('raw'))})
+_USER_FIELDS_IN = {
+    'createpassword': Value('bool', OPTIONAL), 'username': Value('username'),
+    'auth': Value('auth', DEFAULT, 'manual'), 'password': Value('raw', OPTIONAL), 'firstname': Value('notags'),
+    'lastname': Value('notags'), 'email': Value('raw_trimmed'), 'maildisplay': Value('int', OPTIONAL),
+    'city': Value('notags', OPTIONAL), 'country': Value('alpha', OPTIONAL),
+    'timezone': Value('timezone', OPTIONAL), 'description': Value('raw', OPTIONAL),
+    'firstnamephonetic': Value('notags', OPTIONAL), 'lastnamephonetic': Value('notags', OPTIONAL),
+    'middlename': Value('notags', OPTIONAL), 'alternatename': Value('notags', OPTIONAL),
+    'interests': Value('text', OPTIONAL), 'idnumber': Value('raw', DEFAULT, ''),
+    'institution': Value('text', OPTIONAL), 'department': Value('text', OPTIONAL),
+    'phone1': Value('notags', OPTIONAL), 'phone2': Value('notags', OPTIONAL), 'address': Value('text', OPTIONAL),
+    'lang': Value('lang', DEFAULT, 'en'), 'calendartype': Value('plugin', DEFAULT, 'gregorian'),
+    'theme': Value('theme', OPTIONAL), 'mailformat': Value('int', OPTIONAL),
+    'customfields': Multiple(Single({'type': Value('alphanumext'), 'value': Value('raw')}), OPTIONAL),
+    'preferences': Multiple(Single({'type': Value('raw'), 'value': Value('raw')}), OPTIONAL),
+}
+CREATE_USERS_IN = Single({'users': Multiple(Single(_USER_FIELDS_IN))})
+CREATE_USERS_OUT = Multiple(Single({'id': Value('int'), 'username': Value('username')}))
+_UPDATE_FIELDS = dict(_USER_FIELDS_IN)
+del _UPDATE_FIELDS['createpassword']
+_UPDATE_FIELDS = dict({'id': Value('int')}, **{key: Value(value.ptype, OPTIONAL) if isinstance(value, Value)
+                                               else value for key, value in _UPDATE_FIELDS.items()})
+_UPDATE_FIELDS['suspended'] = Value('int', OPTIONAL)
+_UPDATE_FIELDS['userpicture'] = Value('int', OPTIONAL)
+UPDATE_USERS_IN = Single({'users': Multiple(Single(_UPDATE_FIELDS))})
+UPDATE_USERS_OUT = Single({'warnings': WARNINGS})
+DELETE_USERS_IN = Single({'userids': Multiple(Value('int'))})
+GET_CATEGORIES_IN = Single({
+    'criteria': Multiple(Single({'key': Value('alpha'), 'value': Value('raw')}), DEFAULT, []),
+    'addsubcategories': Value('bool', DEFAULT, 1),
+})
+GET_CATEGORIES_OUT = Multiple(Single({
+    'id': Value('int'), 'name': Value('raw'), 'idnumber': Value('raw', OPTIONAL), 'description': Value('raw'),
+    'descriptionformat': Value('int'), 'parent': Value('int'), 'sortorder': Value('int'),
+    'coursecount': Value('int'), 'visible': Value('int', OPTIONAL), 'visibleold': Value('int', OPTIONAL),
+    'timemodified': Value('int', OPTIONAL), 'depth': Value('int'), 'path': Value('text'),
+    'theme': Value('theme', OPTIONAL),
+}))
+SITE_INFO_IN = Single({'serviceshortnames': Multiple(Value('alphanumext'), DEFAULT, [])})
+SITE_INFO_OUT = Single({
+    'sitename': Value('raw'), 'username': Value('raw'), 'firstname': Value('text'), 'lastname': Value('text'),
+    'fullname': Value('text'), 'lang': Value('lang'), 'userid': Value('int'), 'siteurl': Value('raw'),
+    'userpictureurl': Value('url'),
+    'functions': Multiple(Single({'name': Value('raw'), 'version': Value('text')})),
+    'downloadfiles': Value('int', OPTIONAL), 'uploadfiles': Value('int', OPTIONAL),
+    'release': Value('text', OPTIONAL), 'version': Value('text', OPTIONAL), 'mobilecssurl': Value('url', OPTIONAL),
+    'advancedfeatures': Multiple(Single({'name': Value('alpha'), 'value': Value('int')}), OPTIONAL),
+    'usercanmanageownfiles': Value('bool', OPTIONAL), 'userquota': Value('int', OPTIONAL),
+    'usermaxuploadfilesize': Value('int', OPTIONAL), 'userhomepage': Value('int', OPTIONAL),
+    'userprivateaccesskey': Value('alphanum', OPTIONAL), 'siteid': Value('int', OPTIONAL),
+    'sitecalendartype': Value('plugin', OPTIONAL), 'usercalendartype': Value('plugin', OPTIONAL),
+    'userissiteadmin': Value('bool', OPTIONAL), 'theme': Value('theme', OPTIONAL),
+    'limitconcurrentlogins': Value('int', OPTIONAL), 'usersessionscount': Value('int', OPTIONAL),
+    'policyagreed': Value('int', OPTIONAL),
+})
+
+
+# --- cohorts ----------------------------------------------------------------------------
+def _cohort_out(call, row, with_fields=True):
+    theme = row['theme']
+    if theme and not call.site.allow_cohort_themes:
+        theme = None
+    description, descriptionformat = format_text(row['description'], row['descriptionformat'], call.raw)
+    result = {'id': row['id'], 'name': row['name'], 'idnumber': row['idnumber'], 'description': description,
+              'descriptionformat': descriptionformat, 'visible': bool(row['visible']), 'theme': theme}
+    if with_fields:
+        result['customfields'] = []
+    return result
+
+
+def get_cohorts(call, params):
+    """core_cohort_get_cohorts."""
+    ids = params['cohortids']
+    conn = call.conn
+    if not ids:
+        rows = conn.execute('SELECT * FROM cohort ORDER BY heap').fetchall()
+    else:
+        rows = _rows_by(conn, 'SELECT * FROM cohort WHERE id IN (%s)', sorted(set(ids)))
+        rows.sort(key=lambda row: row['heap'])
+    result = []
+    for row in rows:
+        if not (call.has(COHORT_MANAGE) or call.has(COHORT_VIEW)):
+            raise nopermissions(COHORT_VIEW)
+        result.append(_cohort_out(call, row))
+    return call.site.shuffle(result)
+
+
+def _matches(row, query):
+    if not query:
+        return True
+    needle = query.lower()
+    return any(needle in (row[field] or '').lower() for field in ('name', 'idnumber', 'description'))
+
+
+def _sorted_by_name(rows):
+    return sorted(rows, key=lambda row: (row['name'], row['idnumber'] or ''))
+
+
+def _page(rows, offset, limit):
+    offset = max(0, offset)
+    if limit and limit > 0:
+        return rows[offset:offset + limit]
+    return rows[offset:]
+
+
+def _context_from_params(call, context):
+    if not php_empty(context['contextid']):
+        return context['contextid'] if call.store.context_info(context['contextid']) else None
+    if not php_empty(context['contextlevel']) and context.get('instanceid') is not None:
+        level = context['contextlevel']
+        if level not in ('system', 'user', 'coursecat', 'course', 'module', 'block'):
+            raise invalid_parameter('Invalid context level = ' + level)
+        if level == 'system':
+            return SYSTEM_CONTEXT
+        if level == 'coursecat':
+            return call.store.context_of_category(context['instanceid'])
+        return None
+    raise invalid_parameter('Missing parameters, please provide either context level with instance id or contextid')
+
+
+def search_cohorts(call, params):
+    """core_cohort_search_cohorts (limitfrom is a page number for 'self' and 'all', as in Moodle)."""
+    contextid = _context_from_params(call, params['context'])
+    if contextid is None:
+        raise invalid_parameter('Context does not exist')
+    if not call.has(COHORT_MANAGE):
+        call.require(COHORT_VIEW)
+    query, includes = params['query'], params['includes']
+    limitfrom, limitnum = params['limitfrom'], params['limitnum']
+    conn = call.conn
+    page_offset = max(0, limitfrom) * max(0, limitnum)
+    if includes in ('self', 'parents'):
+        rows = [row for row in conn.execute('SELECT * FROM cohort WHERE contextid = ?', (contextid,))
+                if _matches(row, query)]
+        results = [_cohort_out(call, row) for row in _page(_sorted_by_name(rows), page_offset, limitnum)]
+        if includes == 'parents' and contextid != SYSTEM_CONTEXT:
+            seen = {item['id'] for item in results}
+            parents = call.store.parent_contexts(contextid)
+            anywhere = [ctx for ctx in parents if call.has(COHORT_VIEW)]
+            visible_only = [ctx for ctx in parents if ctx not in anywhere]
+            rows = []
+            if anywhere:
+                rows += _rows_by(conn, 'SELECT * FROM cohort WHERE contextid IN (%s)', anywhere)
+            if visible_only:
+                rows += [row for row in _rows_by(conn, 'SELECT * FROM cohort WHERE contextid IN (%s)', visible_only)
+                         if row['visible']]
+            rows = [row for row in rows if _matches(row, query)]
+            for row in _page(_sorted_by_name(rows), limitfrom, limitnum):
+                if row['id'] in seen:
+                    continue
+                description, descriptionformat = format_text('', FORMAT_PLAIN, call.raw)
+                results.append({'id': row['id'], 'name': row['name'], 'idnumber': row['idnumber'],
+                                'description': description, 'descriptionformat': descriptionformat,
+                                'visible': bool(row['visible']), 'customfields': []})
+    elif includes == 'all':
+        rows = [row for row in conn.execute('SELECT * FROM cohort') if _matches(row, query)]
+        results = [_cohort_out(call, row) for row in _page(_sorted_by_name(rows), page_offset, limitnum)]
+    else:
+        raise errors.coding_exception("Invalid parameter value for 'includes'.")
+    return {'cohorts': call.site.shuffle(results)}
+
+
+def _resolve_context(conn, categorytype, on_missing):
+    kind, value = categorytype['type'], categorytype['value']
+    if kind not in ('idnumber', 'id', 'system'):
+        raise invalid_parameter('category type must be id, idnumber or system:' + kind)
+    if kind == 'system':
+        return SYSTEM_CONTEXT
+    catid = _category_id(conn, kind, value)
+    if not catid:
+        raise invalid_parameter(on_missing(kind, value))
+    return conn.execute('SELECT contextid FROM category WHERE id = ?', (catid,)).fetchone()['contextid']
+
+
+def create_cohorts(call, params):
+    """core_cohort_create_cohorts: all or nothing."""
+    conn = call.conn
+    site = call.site
+    created = []
+    for item in params['cohorts']:
+        contextid = _resolve_context(conn, item['categorytype'],
+                                     lambda kind, value: 'category not exists: category %s = %s' % (kind, value))
+        if conn.execute('SELECT 1 FROM cohort WHERE idnumber = ?', (item['idnumber'],)).fetchone():
+            raise invalid_parameter('record already exists: idnumber=' + item['idnumber'])
+        call.require(COHORT_MANAGE)
+        if 'theme' in item and item['theme'] is not None and site.allow_cohort_themes:
+            if item['theme'] not in INSTALLED_THEMES:
+                raise errors.moodle_exception('errorinvalidparam', 'webservice', 'theme')
+        # The record as PHP builds it: parameters in order, then what cohort_add_cohort() adds.
+        record = {key: value for key, value in item.items() if key not in ('categorytype', 'customfields')}
+        record['contextid'] = contextid
+        record['descriptionformat'] = _validate_format(item['descriptionformat'])
+        record.setdefault('description', '')
+        record.setdefault('visible', 1)
+        record['component'] = ''
+        if not site.allow_cohort_themes:
+            record.pop('theme', None)
+        if php_empty(record.get('theme')) or not site.allow_cohort_themes:
+            record['theme'] = ''
+        now = int(time.time())
+        record['timecreated'] = now
+        record['timemodified'] = now
+        problem = _length_problem(record, COHORT_LIMITS)
+        if problem:
+            columns = list(record)
+            sql = 'INSERT INTO mdl_cohort (%s) VALUES(%s) RETURNING id' % (
+                ','.join(columns), ','.join('$%d' % number for number in range(1, len(columns) + 1)))
+            raise errors.write_exception(problem, sql, record)
+        cohortid = site.store.nextval('cohort')
+        conn.execute('INSERT INTO cohort (id, contextid, name, idnumber, description, descriptionformat, visible,'
+                     ' component, theme, timecreated, timemodified, heap) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)',
+                     (cohortid, contextid, record['name'], record['idnumber'], record['description'],
+                      record['descriptionformat'], int(bool(record['visible'])), '', record['theme'], now, now,
+                      site.store.nextval('heap')))
+        description, descriptionformat = format_text(record['description'], record['descriptionformat'], call.raw)
+        created.append({'id': cohortid, 'name': record['name'], 'idnumber': record['idnumber'],
+                        'description': description, 'descriptionformat': descriptionformat,
+                        'visible': record['visible'], 'theme': record['theme']})
+    return created
+
+
+def _get_cohort(conn, cohortid):
+    row = conn.execute('SELECT * FROM cohort WHERE id = ?', (cohortid,)).fetchone()
+    if row is None:
+        raise errors.missing_cohort(cohortid)
+    return row
+
+
+def update_cohorts(call, params):
+    """core_cohort_update_cohorts: all or nothing, no idnumber uniqueness check, format reset to html when omitted."""
+    conn = call.conn
+    site = call.site
+    for item in params['cohorts']:
+        if php_trim(item['name']) == '':
+            raise invalid_parameter('Invalid cohort name')
+        old = _get_cohort(conn, item['id'])
+        call.require(COHORT_MANAGE)
+        contextid = _resolve_context(conn, item['categorytype'],
+                                     lambda kind, value: 'category not exists: category=%s' % value)
+        if contextid != old['contextid']:
+            call.require(COHORT_MANAGE)
+        theme = item.get('theme')
+        if not php_empty(theme) and site.allow_cohort_themes and theme not in INSTALLED_THEMES:
+            raise errors.moodle_exception('errorinvalidparam', 'webservice', 'theme',
+                                          'The following cohort theme is not installed on this site: ' + theme)
+        if not php_empty(item.get('description')):
+            _validate_format(item['descriptionformat'])
+        record = {key: value for key, value in item.items() if key not in ('id', 'categorytype', 'customfields')}
+        record['contextid'] = contextid
+        if not site.allow_cohort_themes:
+            record.pop('theme', None)
+        record['timemodified'] = int(time.time())
+        problem = _length_problem(record, COHORT_LIMITS)
+        if problem:
+            columns = list(record)
+            sql = 'UPDATE mdl_cohort SET %s WHERE id=$%d' % (
+                ','.join('%s = $%d' % (column, number) for number, column in enumerate(columns, 1)),
+                len(columns) + 1)
+            values = dict(record)
+            values[0] = item['id']
+            raise errors.write_exception(problem, sql, values)
+        assignments = dict(record)
+        if 'visible' in assignments:
+            assignments['visible'] = int(bool(assignments['visible']))
+        assignments['heap'] = site.store.nextval('heap')
+        conn.execute('UPDATE cohort SET %s WHERE id = ?' % ', '.join('%s = ?' % column for column in assignments),
+                     tuple(assignments.values()) + (item['id'],))
+
+
+def delete_cohorts(call, params):
+    """core_cohort_delete_cohorts: any unknown id fails the whole call."""
+    conn = call.conn
+    for cohortid in params['cohortids']:
+        _get_cohort(conn, cohortid)
+        call.require(COHORT_MANAGE)
+        conn.execute('DELETE FROM cohort_members WHERE cohortid = ?', (cohortid,))
+        conn.execute('DELETE FROM cohort WHERE id = ?', (cohortid,))
+
+
+def add_cohort_members(call, params):
+    """core_cohort_add_cohort_members: per-item warnings, hard errors roll everything back."""
+    conn = call.conn
+    members = params['members']
+    cohort_ids, cohort_idnumbers, user_ids, usernames = set(), set(), set(), set()
+    for member in members:
+        ctype, cvalue = member['cohorttype']['type'], member['cohorttype']['value']
+        utype, uvalue = member['usertype']['type'], member['usertype']['value']
+        if ctype == 'id' and pg_int(cvalue) is not None:
+            cohort_ids.add(pg_int(cvalue))
+        elif ctype == 'idnumber':
+            cohort_idnumbers.add(cvalue)
+        if utype == 'id' and pg_int(uvalue) is not None:
+            user_ids.add(pg_int(uvalue))
+        elif utype == 'username':
+            usernames.add(uvalue)
+    cohorts_by_id = {row['id']: row['id'] for row in _rows_by(conn, 'SELECT id FROM cohort WHERE id IN (%s)',
+                                                              sorted(cohort_ids))}
+    cohorts_by_idnumber = {}
+    for row in sorted(_rows_by(conn, 'SELECT id, idnumber, heap FROM cohort WHERE idnumber IN (%s)',
+                               sorted(cohort_idnumbers)), key=lambda row: row['heap']):
+        cohorts_by_idnumber.setdefault(row['idnumber'], row['id'])
+    users_by_id = {row['id']: row['id'] for row in _rows_by(
+        conn, 'SELECT id FROM users WHERE deleted = 0 AND mnethostid = 1 AND id IN (%s)', sorted(user_ids))}
+    users_by_name = {}
+    for row in _rows_by(conn, 'SELECT id, username FROM users WHERE deleted = 0 AND mnethostid = 1'
+                              ' AND username IN (%s)', sorted(usernames)):
+        users_by_name.setdefault(row['username'], row['id'])
+    wanted_cohorts = set(cohorts_by_id.values()) | set(cohorts_by_idnumber.values())
+    wanted_users = sorted(set(users_by_id.values()) | set(users_by_name.values()))
+    existing = set()
+    for cohortid in wanted_cohorts:
+        for row in _rows_by(conn, 'SELECT userid FROM cohort_members WHERE cohortid = %d AND userid IN (%%s)'
+                            % cohortid, wanted_users):
+            existing.add((cohortid, row['userid']))
+
+    def lookup(kind, value, by_id, by_other):
+        if kind == 'id':
+            number = pg_int(value)
+            if number is None:
+                raise errors.moodle_exception('Error', 'cohort')
+            return by_id.get(number)
+        return by_other.get(value)
+
+    warnings = []
+    additions = []
+    for member in members:
+        ctype, cvalue = member['cohorttype']['type'], member['cohorttype']['value']
+        utype, uvalue = member['usertype']['type'], member['usertype']['value']
+        if ctype not in ('id', 'idnumber'):
+            warnings.append({'warningcode': '1', 'message': 'invalid parameter: cohortype=' + ctype})
+            continue
+        if utype not in ('id', 'username'):
+            warnings.append({'warningcode': '1', 'message': 'invalid parameter: usertype=' + utype})
+            continue
+        cohortid = lookup(ctype, cvalue, cohorts_by_id, cohorts_by_idnumber)
+        if not cohortid:
+            warnings.append({'warningcode': '2', 'message': 'cohort %s=%s not exists' % (ctype, cvalue)})
+            continue
+        userid = lookup(utype, uvalue, users_by_id, users_by_name)
+        if not userid:
+            warnings.append({'warningcode': '2', 'message': 'user %s=%s not exists' % (utype, uvalue)})
+            continue
+        if (cohortid, userid) in existing:
+            warnings.append({'warningcode': '3', 'message': 'record already exists: cohort(%s=%s %s=%s)'
+                             % (ctype, cvalue, utype, uvalue)})
+            continue
+        if not (call.has(COHORT_MANAGE) or call.has(COHORT_ASSIGN)):
+            raise nopermissions(COHORT_ASSIGN)
+        existing.add((cohortid, userid))
+        additions.append((cohortid, userid))
+    now = int(time.time())
+    conn.executemany('INSERT INTO cohort_members (cohortid, userid, timeadded) VALUES (?, ?, ?)',
+                     [(cohortid, userid, now) for cohortid, userid in additions])
+    return {'warnings': warnings}
+
+
+def delete_cohort_members(call, params):
+    """core_cohort_delete_cohort_members: unknown cohort or user fails the whole call."""
+    conn = call.conn
+    members = params['members']
+    cohorts = {row['id'] for row in _rows_by(conn, 'SELECT id FROM cohort WHERE id IN (%s)',
+                                             sorted({member['cohortid'] for member in members}))}
+    users = {row['id'] for row in _rows_by(conn, 'SELECT id FROM users WHERE deleted = 0 AND mnethostid = 1'
+                                                 ' AND id IN (%s)', sorted({member['userid'] for member in members}))}
+    removals = []
+    for member in members:
+        if member['cohortid'] not in cohorts:
+            raise errors.missing_cohort(member['cohortid'])
+        if member['userid'] not in users:
+            raise errors.missing_user(member['userid'])
+        if not (call.has(COHORT_MANAGE) or call.has(COHORT_ASSIGN)):
+            raise nopermissions(COHORT_ASSIGN)
+        removals.append((member['cohortid'], member['userid']))
+    conn.executemany('DELETE FROM cohort_members WHERE cohortid = ? AND userid = ?', removals)
+
+
+def get_cohort_members(call, params):
+    """core_cohort_get_cohort_members: any unknown id fails the whole call."""
+    conn = call.conn
+    result = []
+    for cohortid in params['cohortids']:
+        _get_cohort(conn, cohortid)
+        if not (call.has(COHORT_MANAGE) or call.has(COHORT_VIEW)):
+            raise nopermissions(COHORT_VIEW)
+        rows = conn.execute('SELECT u.id FROM users u JOIN cohort_members cm ON cm.userid = u.id'
+                            ' WHERE cm.cohortid = ? ORDER BY u.lastname, u.firstname', (cohortid,)).fetchall()
+        result.append({'cohortid': cohortid, 'userids': call.site.shuffle([row['id'] for row in rows])})
+    return result
+
+
+# --- users ------------------------------------------------------------------------------
+def user_details(call, row):
+    """user_get_user_details() as a user with full view rights sees it."""
+    image = '%s/theme/image.php/boost/core/1795729633/u/' % call.site.siteurl
+    details = {'id': row['id'], 'username': row['username'], 'firstname': row['firstname'],
+               'lastname': row['lastname'], 'fullname': ('%s %s' % (row['firstname'], row['lastname'])),
+               'email': row['email'], 'department': row['department']}
+    if row['institution']:
+        details['institution'] = row['institution']
+    if row['idnumber']:
+        details['idnumber'] = row['idnumber']
+    details.update({'firstaccess': 0, 'lastaccess': 0, 'auth': row['auth'], 'suspended': bool(row['suspended']),
+                    'confirmed': bool(row['confirmed']), 'lang': row['lang'], 'theme': row['theme'],
+                    'timezone': row['timezone'], 'mailformat': row['mailformat'], 'trackforums': 0})
+    if row['description']:
+        details['description'], details['descriptionformat'] = format_text(row['description'], FORMAT_HTML,
+                                                                            call.raw)
+    if row['city']:
+        details['city'] = row['city']
+    if row['country']:
+        details['country'] = row['country']
+    details['profileimageurlsmall'] = image + 'f2'
+    details['profileimageurl'] = image + 'f1'
+    return details
+
+
+USER_FIELD_TYPES = {'id': 'int', 'idnumber': 'raw', 'username': 'username', 'email': 'raw_trimmed'}
+
+
+def get_users_by_field(call, params):
+    """core_user_get_users_by_field: a token without user-view rights finds nobody."""
+    field = params['field']
+    if field not in USER_FIELD_TYPES:
+        raise errors.coding_exception('invalid field parameter', "The search field '%s' is not supported, "
+                                      "look at the web service documentation" % field)
+    cleaned = []
+    for value in params['values']:
+        clean = clean_param(value, USER_FIELD_TYPES[field])
+        if not php_loose_equal(value, clean):
+            raise invalid_parameter("The field '%s' value is invalid: %s(cleaned value: %s)"
+                                    % (field, value, php_str(clean)))
+        cleaned.append(clean)
+    rows = _rows_by(call.conn, 'SELECT * FROM users WHERE %s IN (%%s)' % field, sorted(set(cleaned), key=str))
+    rows.sort(key=lambda row: row['id'])
+    if not call.has(USER_VIEW):
+        return []
+    result = []
+    for row in rows:
+        details = user_details(call, row)
+        if details.get(field) not in (None, '', 0):
+            result.append(details)
+    return call.site.shuffle(result)
+
+
+def _password_problems(password):
+    problems = []
+    if len(password) < 8:
+        problems.append('Passwords must be at least 8 characters long.')
+    if len(re.findall('[0-9]', password)) < 1:
+        problems.append('Passwords must have at least 1 digit(s).')
+    if len(re.findall('[a-z]', password)) < 1:
+        problems.append('Passwords must have at least 1 lower case letter(s).')
+    if len(re.findall('[A-Z]', password)) < 1:
+        problems.append('Passwords must have at least 1 upper case letter(s).')
+    if len(re.findall('[^a-zA-Z0-9]', password)) < 1:
+        problems.append('The password must have at least 1 special character(s) such as *, -, or #.')
+    return ''.join('<div>%s</div>' % problem for problem in problems)
+
+
+INTERNAL_AUTHS = ('manual', 'email')
+
+
+def create_users(call, raw_params):
+    """core_user_create_users: all or nothing; the capability is checked before the parameters."""
+    call.require(USER_CREATE)
+    params = validate(CREATE_USERS_IN, raw_params)
+    conn = call.conn
+    created = []
+    for user in params['users']:
+        for fieldname in ('username', 'firstname', 'lastname'):
+            if php_trim(user[fieldname]) == '':
+                raise invalid_parameter('The field %s cannot be blank' % fieldname)
+        if conn.execute('SELECT 1 FROM users WHERE username = ? AND mnethostid = 1', (user['username'],)).fetchone():
+            raise invalid_parameter('Username already exists: ' + user['username'])
+        if user['auth'] not in AUTH_PLUGINS or user['auth'] in ('mnet', 'webservice'):
+            raise invalid_parameter('Invalid authentication type: ' + php_str(user['auth']))
+        if user['lang'] not in INSTALLED_LANGS:
+            raise invalid_parameter('Invalid language code: ' + php_str(user['lang']))
+        if not php_empty(user.get('theme')) and user['theme'] not in INSTALLED_THEMES:
+            raise invalid_parameter('Invalid theme: ' + user['theme'])
+        internal = user['auth'] in INTERNAL_AUTHS
+        if internal and php_empty(user.get('password')) and php_empty(user.get('createpassword')):
+            raise invalid_parameter('Invalid password: you must provide a password, or set createpassword.')
+        if not valid_email(user['email']):
+            raise invalid_parameter('Email address is invalid: ' + user['email'])
+        if conn.execute('SELECT 1 FROM users WHERE lower(email) = lower(?) AND mnethostid = 1',
+                        (user['email'],)).fetchone():
+            raise invalid_parameter('Email address already exists: ' + user['email'])
+        if internal and php_empty(user.get('createpassword')):
+            problems = _password_problems(php_str(user.get('password')))
+            if problems:
+                raise errors.moodle_exception(problems)
+        userid = call.store.insert_user(conn, user, int(time.time()))
+        created.append({'id': userid, 'username': user['username']})
+    return created
+
+
+def update_users(call, raw_params):
+    """core_user_update_users: users that cannot be updated are skipped with a warning."""
+    call.require(USER_UPDATE)
+    params = validate(UPDATE_USERS_IN, raw_params)
+    conn = call.conn
+    warnings = []
+    columns = ('username', 'auth', 'suspended', 'firstname', 'lastname', 'email', 'idnumber', 'department',
+               'institution', 'city', 'country', 'lang', 'theme', 'timezone', 'mailformat', 'description')
+    for user in params['users']:
+        row = conn.execute('SELECT * FROM users WHERE id = ?', (user['id'],)).fetchone()
+        problem = None
+        if row is None:
+            problem = ('invaliduserid', 'Invalid user ID')
+        elif row['id'] == 2 and not call.issiteadmin() and row['id'] != call.userid:
+            problem = ('usernotupdatedadmin', 'Cannot update admin accounts')
+        elif row['deleted'] or row['id'] == 1:
+            problem = ('usernotupdatedguest' if row['id'] == 1 else 'usernotupdateddeleted', 'Cannot update user')
+        elif 'email' in user and user['email'] != row['email']:
+            if not valid_email(user['email']):
+                problem = ('useremailinvalid', 'Invalid email address')
+            elif conn.execute('SELECT 1 FROM users WHERE lower(email) = lower(?) AND id <> ?',
+                              (user['email'], row['id'])).fetchone():
+                problem = ('useremailduplicate', 'Duplicate email address')
+        if problem:
+            warnings.append({'item': 'user', 'itemid': user['id'], 'warningcode': problem[0], 'message': problem[1]})
+            continue
+        changes = {column: user[column] for column in columns if column in user}
+        if 'suspended' in changes:
+            changes['suspended'] = int(bool(changes['suspended']))
+        changes['timemodified'] = int(time.time())
+        conn.execute('UPDATE users SET %s WHERE id = ?' % ', '.join('%s = ?' % column for column in changes),
+                     tuple(changes.values()) + (row['id'],))
+    return {'warnings': warnings}
+
+
+def delete_users(call, raw_params):
+    """core_user_delete_users: all or nothing; memberships go with the user."""
+    call.require(USER_DELETE)
+    params = validate(DELETE_USERS_IN, raw_params)
+    conn = call.conn
+    for userid in params['userids']:
+        row = conn.execute('SELECT * FROM users WHERE id = ? AND deleted = 0', (userid,)).fetchone()
+        if row is None:
+            raise errors.missing_record('user', 'SELECT * FROM {user} WHERE id = ? AND deleted = ?', [userid, 0])
+        if row['id'] == 2:
+            raise errors.moodle_exception('useradminodelete')
+        if row['id'] == call.userid:
+            raise errors.moodle_exception('usernotdeletederror')
+        call.store.delete_user(conn, row)
+
+
+# --- categories and site ----------------------------------------------------------------
+def get_categories(call, params):
+    """core_course_get_categories: subcategories included by default; idnumber search needs management rights."""
+    conn = call.conn
+    manage = call.has(CATEGORY_MANAGE)
+    if params['criteria']:
+        conditions = {}
+        wheres = []
+        values = []
+        for crit in params['criteria']:
+            key = php_trim(crit['key'])
+            if key in conditions:
+                continue
+            value = crit['value']
+            if key in ('id', 'parent'):
+                conditions[key] = clean_param(value, 'int')
+            elif key == 'ids':
+                ids = [int(part) for part in clean_param(value, 'sequence').split(',') if part]
+                conditions[key] = ids
+                wheres.append('id IN (%s)' % _in_clause(ids))
+                values.extend(ids)
+                continue
+            elif key == 'idnumber':
+                if not manage:
+                    raise errors.moodle_exception('criteriaerror', 'webservice', None,
+                                                  'You don\'t have the permissions to search on the "idnumber" field.')
+                conditions[key] = php_str(value)
+            elif key == 'name':
+                conditions[key] = clean_param(value, 'text')
+            elif key == 'visible':
+                if not call.has(CATEGORY_VIEWHIDDEN):
+                    raise errors.moodle_exception('criteriaerror', 'webservice', None,
+                                                  'You don\'t have the permissions to search on the "visible" field.')
+                conditions[key] = clean_param(value, 'int')
+            elif key == 'theme':
+                if not manage:
+                    raise errors.moodle_exception('criteriaerror', 'webservice', None,
+                                                  'You don\'t have the permissions to search on the "theme" field.')
+                conditions[key] = clean_param(value, 'theme')
+            else:
+                raise errors.moodle_exception('criteriaerror', 'webservice', None,
+                                              'You can not search on this criteria: ' + key)
+            wheres.append('%s = ?' % key)
+            values.append(conditions[key])
+        rows = conn.execute('SELECT * FROM category WHERE %s' % ' AND '.join(wheres), values).fetchall()
+        if rows and params['addsubcategories']:
+            found = {row['id'] for row in rows}
+            extra_sql = ''
+            extra = []
+            for key in ('visible', 'theme'):
+                if key in conditions:
+                    extra_sql += ' AND %s = ?' % key
+                    extra.append(conditions[key])
+            for row in list(rows):
+                for sub in conn.execute('SELECT * FROM category WHERE path LIKE ?' + extra_sql,
+                                        [row['path'] + '/%'] + extra):
+                    if sub['id'] not in found:
+                        found.add(sub['id'])
+                        rows.append(sub)
+    else:
+        rows = conn.execute('SELECT * FROM category').fetchall()
+    rows.sort(key=lambda row: row['path'])
+    excluded = {}
+    result = []
+    for row in rows:
+        for parent in row['path'].strip('/').split('/'):
+            if excluded.get(int(parent)) not in (None, 'context'):
+                excluded[row['id']] = 'parent'
+        if row['id'] in excluded:
+            continue
+        if not row['visible'] and not call.has(CATEGORY_VIEWHIDDEN):
+            excluded[row['id']] = 'visibility'
+            continue
+        description, descriptionformat = format_text(row['description'], row['descriptionformat'], call.raw)
+        info = {'id': row['id'], 'name': row['name'], 'description': description,
+                'descriptionformat': descriptionformat, 'parent': row['parent'], 'sortorder': row['sortorder'],
+                'coursecount': row['coursecount'], 'depth': row['depth'], 'path': row['path']}
+        if manage:
+            info.update({'idnumber': row['idnumber'], 'visible': row['visible'], 'visibleold': row['visibleold'],
+                         'timemodified': row['timemodified'], 'theme': clean_param(row['theme'], 'theme')})
+        result.append(info)
+    result.sort(key=lambda info: str(info['sortorder']))
+    return call.site.shuffle(result)
+
+
+def get_site_info(call, _params):
+    """core_webservice_get_site_info: the token's user and the service's functions."""
+    row = call.conn.execute('SELECT * FROM users WHERE id = ?', (call.userid,)).fetchone()
+    functions = [{'name': name, 'version': SITE_VERSION.split('.', maxsplit=1)[0]}
+                 for name in sorted(call.service)]
+    return {
+        'sitename': call.site.sitename, 'username': row['username'], 'firstname': row['firstname'],
+        'lastname': row['lastname'], 'fullname': '%s %s' % (row['firstname'], row['lastname']), 'lang': 'en',
+        'userid': row['id'], 'siteurl': call.site.siteurl,
+        'userpictureurl': '%s/theme/image.php/boost/core/1795729633/u/f1' % call.site.siteurl,
+        'functions': functions, 'downloadfiles': 1, 'uploadfiles': 1, 'release': SITE_RELEASE,
+        'version': SITE_VERSION.split('.', maxsplit=1)[0], 'mobilecssurl': '',
+        'advancedfeatures': [{'name': 'usecomments', 'value': 1}, {'name': 'usetags', 'value': 1},
+                             {'name': 'enablenotes', 'value': 1}, {'name': 'messaging', 'value': 1},
+                             {'name': 'enablebadges', 'value': 1}, {'name': 'enablecompletion', 'value': 1},
+                             {'name': 'mnet_dispatcher_mode', 'value': 0}],
+        'usercanmanageownfiles': True, 'userquota': 104857600, 'usermaxuploadfilesize': 104857600,
+        'userhomepage': 1, 'siteid': 1, 'sitecalendartype': 'gregorian', 'usercalendartype': 'gregorian',
+        'userissiteadmin': call.issiteadmin(), 'theme': 'boost', 'limitconcurrentlogins': 0, 'policyagreed': 0,
+    }
+
+
+class Function:
+    """A web-service function: parameters, returns, implementation, and whether it writes."""
+
+    def __init__(self, handler, params, returns, write=False, validate_first=True):
+        self.handler = handler
+        self.params = params
+        self.returns = returns
+        self.write = write
+        self.validate_first = validate_first
+
+
+FUNCTIONS = {
+    'core_cohort_get_cohorts': Function(get_cohorts, GET_COHORTS_IN, GET_COHORTS_OUT),
+    'core_cohort_search_cohorts': Function(search_cohorts, SEARCH_COHORTS_IN, SEARCH_COHORTS_OUT),
+    'core_cohort_create_cohorts': Function(create_cohorts, CREATE_COHORTS_IN, CREATE_COHORTS_OUT, write=True),
+    'core_cohort_update_cohorts': Function(update_cohorts, UPDATE_COHORTS_IN, None, write=True),
+    'core_cohort_delete_cohorts': Function(delete_cohorts, COHORTIDS_IN, None, write=True),
+    'core_cohort_add_cohort_members': Function(add_cohort_members, ADD_MEMBERS_IN, ADD_MEMBERS_OUT, write=True),
+    'core_cohort_delete_cohort_members': Function(delete_cohort_members, DELETE_MEMBERS_IN, None, write=True),
+    'core_cohort_get_cohort_members': Function(get_cohort_members, COHORTIDS_IN, GET_MEMBERS_OUT),
+    'core_course_get_categories': Function(get_categories, GET_CATEGORIES_IN, GET_CATEGORIES_OUT),
+    'core_user_get_users_by_field': Function(get_users_by_field, GET_USERS_IN, Multiple(USER_OUT)),
+    'core_user_create_users': Function(create_users, CREATE_USERS_IN, CREATE_USERS_OUT, write=True,
+                                       validate_first=False),
+    'core_user_update_users': Function(update_users, UPDATE_USERS_IN, UPDATE_USERS_OUT, write=True,
+                                       validate_first=False),
+    'core_user_delete_users': Function(delete_users, DELETE_USERS_IN, None, write=True, validate_first=False),
+    'core_webservice_get_site_info': Function(get_site_info, SITE_INFO_IN, SITE_INFO_OUT),
+}
+
+WRITE_FUNCTIONS = frozenset(name for name, function in FUNCTIONS.items() if function.write)
