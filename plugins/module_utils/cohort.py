@@ -341,7 +341,7 @@ def planned_context(task, current, wanted, warnings):
         return context_of(current)
     same = same_context(current, wanted)
     if same is None:
-        warnings.append("cohort %s: cannot tell whether it is already in %s, so its context is left as it is"
+        warnings.append("cohort %s: cannot tell whether it is already in %s, so no move is planned (an update of other fields names that category)"
                         % (task.label, describe_context(wanted)))
     return wanted if same is False else context_of(current)
 
@@ -427,8 +427,9 @@ def managed_fields(task, view, manage_theme):
 
 
 def header(view, note=None):
-    text = "cohort %s" % view["idnumber"] if view.get("id") is None else "cohort %s (id %d)" % (view["idnumber"], view["id"])
-    return "%s (%s)" % (text, note) if note else text
+    """How a diff side names the cohort: its idnumber, then its id and a note when there are."""
+    details = (["id %d" % view["id"]] if view.get("id") is not None else []) + ([note] if note else [])
+    return "cohort %s%s" % (view["idnumber"], " (%s)" % ", ".join(details) if details else "")
 
 
 def create_item(task, planned):
@@ -446,13 +447,13 @@ def create_item(task, planned):
     return item
 
 
-def update_item(current, planned, stored_format):
+def update_item(current, planned, stored_format, categorytype):
     """One update: what the site requires every time, plus only the fields that change.
 
     An omitted descriptionformat resets the stored one to html, so the stored format (or the
     wanted one) is always sent.
     """
-    item = {"id": current["id"], "categorytype": category_type(planned), "name": planned["name"],
+    item = {"id": current["id"], "categorytype": categorytype, "name": planned["name"],
             "idnumber": planned["idnumber"], "descriptionformat": stored_format}
     if planned["description_format"] != current["description_format"]:
         item["descriptionformat"] = DESCRIPTION_FORMATS[planned["description_format"]]
@@ -465,12 +466,12 @@ def update_item(current, planned, stored_format):
     return item
 
 
-def update_errors(task, planned):
+def update_errors(planned, categorytype):
     """What would make the site refuse (or misplace) the update the plan needs."""
     errors = []
     if not (planned["name"] or "").strip():
         errors.append("the cohort's name on the site is blank and the site's update refuses a blank name: give name")
-    if category_type(planned) is None:
+    if categorytype is None:
         errors.append("the module cannot find which category the cohort is in (%s), and the site's update must be "
                       "told: give category_id or category_idnumber" % ("add %s to the token's web service" % GET_CATEGORIES))
     return errors
@@ -507,39 +508,39 @@ def cohort_logic(params, client, check_mode=False, diff=False):
     before = managed_fields(task, current, manage_theme) if current else []
     after = managed_fields(task, planned, manage_theme)
     changed = before != after
-    if changed and current is not None:
-        errors = update_errors(task, planned)
+    if current is None:
+        write = (CREATE_COHORTS, create_item(task, planned))
+    elif changed:
+        # A cohort whose category cannot be found is still updated in the category the task names.
+        categorytype = category_type(planned) or (category_type(wanted) if wanted else None)
+        errors = update_errors(planned, categorytype)
         if errors:
             raise PlutoError("cohort %s: %s" % (task.label, "; ".join(errors)))
+        write = (UPDATE_COHORTS, update_item(current, planned, raw.get("descriptionformat"), categorytype))
     result = {"changed": changed, "cohort": planned, "warnings": warnings}
     if diff:
         result["diff"] = text_diff(before, after, header(current) if current else header(planned, "absent"),
-                                   header(planned, "created" if current is None else None))
+                                   header(planned, "new" if current is None else None))
     if changed and not check_mode:
-        if current is None:
-            create(client, task, planned, warnings)
-        else:
-            update(client, task, current, planned, raw.get("descriptionformat"))
+        apply_write(client, task, write, planned, warnings)
     return result
 
 
-def create(client, task, planned, warnings):
+def apply_write(client, task, write, planned, warnings):
+    """Send the one write of the plan; a new cohort's id (and the theme the site kept) go into planned."""
+    wsfunction, item = write
     try:
-        created = client.create_cohorts([create_item(task, planned)])[0]
+        if wsfunction == UPDATE_COHORTS:
+            client.update_cohorts([item])
+            return
+        created = client.create_cohorts([item])[0]
     except PlutoError as error:
-        raise wrap_error("could not create cohort %s" % task.label, error)
+        raise wrap_error("could not %s cohort %s" % ("update" if wsfunction == UPDATE_COHORTS else "create", task.label), error)
     planned["id"] = int(created["id"])
     if task.theme and not created.get("theme"):
         planned["theme"] = created.get("theme")
         warnings.append("the site dropped theme %r of the new cohort %s: cohort themes are disabled on the site (%s)"
                         % (task.theme, task.label, THEMES_SETTING))
-
-
-def update(client, task, current, planned, stored_format):
-    try:
-        client.update_cohorts([update_item(current, planned, stored_format)])
-    except PlutoError as error:
-        raise wrap_error("could not update cohort %s" % task.label, error)
 
 
 def absent_logic(client, task, raw, check_mode, diff, warnings):
@@ -550,7 +551,7 @@ def absent_logic(client, task, raw, check_mode, diff, warnings):
     if diff:
         located = ContextLocator(client, Categories(client)).locate([raw["id"]], raw.get("idnumber") or "")
         current = cohort_view(raw, located[int(raw["id"])])
-        fields = [(k, current[k]) for k in ("idnumber", "name", "description", "visible")]
+        fields = [(k, current[k]) for k in ("idnumber", "name", "description", "visible") if current[k] != ""]
         fields.append(("context", describe_context(current)))
         result["diff"] = text_diff(fields, [], header(current), header(current, "deleted"))
     if not check_mode:
