@@ -20,13 +20,14 @@ import json
 from ansible.errors import AnsibleFilterError
 
 try:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
 except ImportError:  # pragma: no cover - Python 2 is not supported
-    from collections import Mapping, Sequence
+    from collections import Mapping
 
 CSV_HEADER = ("cohort_idnumber", "username")
-# Fields of a cohort a report names; anything else in a diff (ids, context) is not drift.
-COHORT_FIELDS = ("name", "idnumber", "description", "description_format", "visible", "theme", "custom_fields", "category")
+# The fields of a cohort (as pluto_cohort and pluto_cohort_info return it) that a report compares.
+COHORT_FIELDS = ("name", "idnumber", "description", "description_format", "visible", "theme", "custom_fields",
+                 "context", "category_id", "category_idnumber")
 MAX_CSV_ERRORS = 20
 
 
@@ -59,15 +60,6 @@ def _display(value):
     return json.dumps(value, sort_keys=True)
 
 
-def _diff_of(result):
-    diff = result.get("diff")
-    if isinstance(diff, Sequence) and not isinstance(diff, str):
-        diff = diff[0] if diff else None
-    if not isinstance(diff, Mapping):
-        return None, None
-    return diff.get("before") or {}, diff.get("after") or {}
-
-
 def _desired(result):
     item = result.get("item")
     if isinstance(item, Mapping) and isinstance(item.get("item"), Mapping):
@@ -76,10 +68,9 @@ def _desired(result):
 
 
 def _field_changes(before, after):
+    """{field: {old, new}} for the fields that differ (after holds every field: pluto_cohort returns the whole cohort)."""
     changes = {}
-    for key in sorted(set(before) | set(after)):
-        if key not in COHORT_FIELDS:
-            continue
+    for key in COHORT_FIELDS:
         if key in after and before.get(key) != after.get(key):
             changes[key] = {"old": before.get(key), "new": after.get(key)}
     return changes
@@ -106,36 +97,41 @@ def cohort_prune_candidates(site_cohorts, wanted, keep=None):
     return sorted(doomed, key=lambda c: (c["idnumber"], c["id"] or 0))
 
 
-def cohort_drift(cohort_results, member_results=None, prune_results=None):
-    """What one tenant's run changed (or, in check mode, would change), from the registered results.
+def cohort_drift(site_before, cohort_results, member_results=None, prune_results=None):
+    """What one tenant's run changed (or, in check mode, would change).
 
-    cohort_results: the registered loop of pluto_cohort over the desired cohorts; member_results:
-    the loop of pluto_cohort_member over cohort_results (skipped in check mode for a cohort that
-    would be created: its members then come from the desired list); prune_results: the loop of
-    pluto_cohort state=absent over the cohorts prune deletes.
+    site_before: the tenant's cohorts as pluto_cohort_info read them before the run (at least the
+    wanted ones); cohort_results: the registered loop of pluto_cohort over the wanted cohorts (each
+    returns the cohort as it is, or would be, after the task); member_results: the loop of
+    pluto_cohort_member over cohort_results (skipped for a cohort that check mode would create: its
+    members then come from its list); prune_results: the loop of pluto_cohort state=absent over the
+    cohorts prune deletes.
     """
+    before_by_idnumber = dict((c.get("idnumber"), c) for c in site_before or [])
     created, changed, deleted, members = [], [], [], []
     failed = []
-    runs = [(r, False) for r in _results(cohort_results)] + [(r, True) for r in _results(prune_results)]
-    for result, pruning in runs:
+    for result in _results(cohort_results):
         desired = _desired(result)
-        before, after = _diff_of(result)
-        idnumber = desired.get("idnumber") or (result.get("cohort") or {}).get("idnumber") or (before or {}).get("idnumber") or ""
+        idnumber = desired.get("idnumber") or ""
         if result.get("failed"):
             failed.append("%s: %s" % (idnumber or "?", result.get("msg", "failed")))
             continue
         if result.get("skipped") or not result.get("changed"):
             continue
-        if pruning or desired.get("state", "present") == "absent":
-            deleted.append({"idnumber": idnumber, "name": (before or {}).get("name", desired.get("name")),
-                            "pruned": pruning})
+        before = before_by_idnumber.get(idnumber)
+        after = result.get("cohort") or {}
+        if desired.get("state", "present") == "absent":
+            deleted.append({"idnumber": idnumber, "name": (before or {}).get("name"), "pruned": False})
         elif before is None:
-            # Without diff mode only the fact of a change is known.
-            changed.append({"idnumber": idnumber, "fields": {}})
-        elif not before:
             created.append({"idnumber": idnumber, "name": after.get("name", desired.get("name"))})
         else:
             changed.append({"idnumber": idnumber, "fields": _field_changes(before, after)})
+    for result in _results(prune_results):
+        doomed = _desired(result)
+        if result.get("failed"):
+            failed.append("%s: %s" % (doomed.get("idnumber", "?"), result.get("msg", "failed")))
+        elif result.get("changed"):
+            deleted.append({"idnumber": doomed.get("idnumber") or "", "name": doomed.get("name"), "pruned": True})
     for result in _results(member_results):
         desired = _desired(result)
         idnumber = desired.get("idnumber") or (result.get("cohort") or {}).get("idnumber") or ""
@@ -143,7 +139,7 @@ def cohort_drift(cohort_results, member_results=None, prune_results=None):
             failed.append("%s members: %s" % (idnumber, result.get("msg", "failed")))
             continue
         if result.get("skipped"):
-            if any(c["idnumber"] == idnumber for c in created) and desired.get("members"):
+            if idnumber not in before_by_idnumber and desired.get("members") and desired.get("state", "present") == "present":
                 members.append({"idnumber": idnumber, "added": _names(desired["members"]), "removed": []})
             continue
         added, removed = _names(result.get("added")), _names(result.get("removed"))
@@ -152,7 +148,7 @@ def cohort_drift(cohort_results, member_results=None, prune_results=None):
     summary = {
         "created": sorted(created, key=lambda c: c["idnumber"]),
         "changed": sorted(changed, key=lambda c: c["idnumber"]),
-        "deleted": sorted(deleted, key=lambda c: c["idnumber"]),
+        "deleted": sorted(deleted, key=lambda c: (c["idnumber"], c["pruned"])),
         "members": sorted(members, key=lambda c: c["idnumber"]),
     }
     summary["clean"] = not any(summary.values())

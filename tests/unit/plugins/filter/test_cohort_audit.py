@@ -21,12 +21,9 @@ from ansible_collections.pluto.lms.plugins.filter.cohort_audit import (
 )
 
 
-def cohort_run(item, changed, before=None, after=None, **extra):
-    """One item of a registered pluto_cohort loop, as Ansible registers it."""
-    result = dict(item=item, changed=changed, cohort=after or before or {}, **extra)
-    if before is not None or after is not None:
-        result["diff"] = {"before": before or {}, "after": after or {}}
-    return result
+def cohort_run(item, changed, cohort=None, **extra):
+    """One item of a registered pluto_cohort loop, as Ansible registers it (cohort: as it is after the task)."""
+    return dict(item=item, changed=changed, cohort=cohort if cohort is not None else {}, **extra)
 
 
 def member_run(cohort_result, added=(), removed=(), skipped=False):
@@ -36,8 +33,12 @@ def member_run(cohort_result, added=(), removed=(), skipped=False):
             "cohort": {"idnumber": cohort_result["item"]["idnumber"]}}
 
 
-STUDENTS = {"id": 3, "idnumber": "students", "name": "Students", "visible": True, "description": "",
-            "description_format": "html", "theme": "", "custom_fields": {}}
+def view(idnumber, name, **fields):
+    """A cohort as pluto_cohort_info and pluto_cohort return it."""
+    cohort = {"id": 3, "idnumber": idnumber, "name": name, "visible": True, "description": "", "description_format": "html",
+              "theme": "", "custom_fields": {}, "context": "system", "category_id": 0, "category_idnumber": None}
+    cohort.update(fields)
+    return cohort
 
 
 def test_every_filter_is_registered():
@@ -66,24 +67,27 @@ def test_prune_candidates_spare_wanted_and_kept_cohorts():
 
 
 def test_drift_of_a_clean_run_is_clean():
-    results = {"results": [cohort_run({"idnumber": "students", "name": "Students"}, False, STUDENTS, STUDENTS)]}
-    summary = cohort_drift(results, {"results": []}, {"skipped": True, "changed": False})
+    students = view("students", "Students")
+    results = {"results": [cohort_run({"idnumber": "students", "name": "Students"}, False, students)]}
+    summary = cohort_drift([students], results, {"results": []}, {"skipped": True, "changed": False})
     assert summary == {"clean": True, "created": [], "changed": [], "deleted": [], "members": []}
 
 
 def test_drift_names_created_changed_deleted_and_members():
-    renamed = dict(STUDENTS, name="Pupils", visible=False)
+    before = [view("students", "Pupils", visible=False, custom_fields={"code": "1"}),
+              view("old", "Old", id=6), view("zz-stale", "Stale", id=8)]
+    # check mode: a cohort to create has no id yet, and the member task was skipped for it
     faculty = cohort_run({"idnumber": "faculty", "name": "Faculty", "members": ["zed", "amy"]}, True,
-                         {}, {"idnumber": "faculty", "name": "Faculty"})
+                         view("faculty", "Faculty", id=None))
     students = cohort_run({"idnumber": "students", "name": "Students", "visible": True, "members": ["bob"]}, True,
-                          renamed, STUDENTS)
-    gone = cohort_run({"idnumber": "old", "state": "absent"}, True, {"idnumber": "old", "name": "Old"}, {})
-    cohorts = {"results": [faculty, students, gone]}
+                          view("students", "Students", custom_fields={"code": "1"}))
+    gone = cohort_run({"idnumber": "old", "state": "absent"}, True, {})
+    unchanged = cohort_run({"idnumber": "staff", "name": "Staff", "members": ["amy"]}, False, view("staff", "Staff", id=4))
+    cohorts = {"results": [faculty, students, gone, unchanged]}
     members = {"results": [member_run(faculty, skipped=True), member_run(students, ["bob"], ["eve", "al"]),
-                           {"item": gone, "skipped": True, "changed": False}]}
-    pruned = {"results": [cohort_run({"id": 8, "idnumber": "zz-stale", "name": "Stale"}, True,
-                                     {"id": 8, "idnumber": "zz-stale", "name": "Stale"}, {})]}
-    assert cohort_drift(cohorts, members, pruned) == {
+                           {"item": gone, "skipped": True, "changed": False}, member_run(unchanged)]}
+    pruned = {"results": [cohort_run({"id": 8, "idnumber": "zz-stale", "name": "Stale"}, True, {})]}
+    assert cohort_drift(before, cohorts, members, pruned) == {
         "clean": False,
         "created": [{"idnumber": "faculty", "name": "Faculty"}],
         "changed": [{"idnumber": "students", "fields": {"name": {"old": "Pupils", "new": "Students"},
@@ -95,14 +99,24 @@ def test_drift_names_created_changed_deleted_and_members():
     }
 
 
-def test_drift_without_diff_mode_still_says_what_changed():
-    results = {"results": [cohort_run({"idnumber": "staff", "name": "Staff"}, True)]}
-    assert cohort_drift(results)["changed"] == [{"idnumber": "staff", "fields": {}}]
+def test_drift_names_a_move_to_another_category():
+    before = [view("staff", "Staff")]
+    moved = view("staff", "Staff", context="category", category_id=7, category_idnumber="SCI")
+    summary = cohort_drift(before, {"results": [cohort_run({"idnumber": "staff", "name": "Staff"}, True, moved)]})
+    assert summary["changed"] == [{"idnumber": "staff", "fields": {
+        "context": {"old": "system", "new": "category"}, "category_id": {"old": 0, "new": 7},
+        "category_idnumber": {"old": None, "new": "SCI"}}}]
+
+
+def test_skipped_members_of_an_existing_cohort_are_not_reported():
+    staff = cohort_run({"idnumber": "staff", "name": "Staff", "members": ["amy"]}, False, view("staff", "Staff"))
+    summary = cohort_drift([view("staff", "Staff")], {"results": [staff]}, {"results": [member_run(staff, skipped=True)]})
+    assert summary["members"] == []
 
 
 def test_drift_records_failures():
     results = {"results": [dict(cohort_run({"idnumber": "staff", "name": "Staff"}, False), failed=True, msg="boom")]}
-    summary = cohort_drift(results)
+    summary = cohort_drift([], results)
     assert summary["clean"] is False
     assert summary["failed"] == ["staff: boom"]
 
@@ -171,3 +185,4 @@ def test_csv_names_every_bad_line_at_once():
     with pytest.raises(AnsibleFilterError) as error:
         cohort_members_csv("cohort_idnumber,username\nstaff\nok,amy\na,b,c\n", "f.csv")
     assert "line 2:" in str(error.value) and "line 4:" in str(error.value) and "line 3" not in str(error.value)
+
