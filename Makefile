@@ -4,12 +4,20 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.requirements-stamp
 
-.PHONY: help venv test test-sanity test-units test-integration lint demo bench clean
+.PHONY: help venv test test-matrix test-sanity test-units test-integration lint demo bench build clean
+
+# ansible-core releases the collection claims (meta/runtime.yml) that install on Python 3.11.
+# `make test` runs the newest (.venv) and the oldest (.venv-2.16); `make test-matrix` runs each one.
+CORE_MATRIX := 2.16 2.17 2.18 2.19
 
 help:
 	@echo "make demo   start two simulated sites, provision them with the role, audit them in check mode"
-	@echo "make test   everything CI runs: ansible-lint, ansible-test sanity, units, integration"
+	@echo "make test   everything CI runs: ansible-lint, ansible-test sanity, units, integration, the tarball"
+	@echo "            installed and run, ansible-doc and antsibull-docs, the changelog, the EE build context,"
+	@echo "            and units + integration on the oldest claimed ansible-core"
 	@echo "make bench  benchmarks (not part of make test)"
+	@echo "make test-matrix  units, integration and the tarball install on every claimed ansible-core ($(CORE_MATRIX))"
+	@echo "make build  the collection tarball in dist/ (what Galaxy and Automation Hub get)"
 
 $(STAMP): .ci/requirements.txt requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +34,22 @@ test-%: $(STAMP)
 
 lint: test-lint
 
+# One venv per ansible-core release of the matrix: .venv-X.Y from .ci/requirements-X.Y.txt.
+.venv-%/.requirements-stamp: .ci/requirements-%.txt requirements.txt
+	@test -x .venv-$*/bin/python || $(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install -q --disable-pip-version-check -r .ci/requirements-$*.txt -r requirements.txt
+	@touch $@
+
+.PRECIOUS: .venv-%/.requirements-stamp
+venv-%: .venv-%/.requirements-stamp
+	@:
+
+test-matrix: $(STAMP) $(foreach v,$(CORE_MATRIX),.venv-$(v)/.requirements-stamp)
+	VENV=$(VENV) bash .ci/test-suite.sh $(foreach v,$(CORE_MATRIX),core-$(v))
+
+build: $(STAMP)
+	$(BIN)/ansible-galaxy collection build --force --output-path dist
+
 demo: $(STAMP)
 	VENV=$(VENV) bash playbooks/demo/run-demo.sh
 
@@ -33,4 +57,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) tests/output .ansible collections dist demo-output
+	rm -rf $(VENV) .venv-[0-9]* tests/output .ansible collections dist demo-output

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole pluto.lms suite (what `make test` and CI run). The repository root is the collection root.
-#   bash .ci/test-suite.sh            all stages
-#   bash .ci/test-suite.sh units      one stage (lint, sanity, units, integration, ...)
+#   bash .ci/test-suite.sh                     all stages of `make test`
+#   bash .ci/test-suite.sh units integration   only the named stages
+# Stages in `make test`: lint sanity units integration galaxy docs changelog ee core-2.16
+# Only when named: core-2.17 core-2.18 core-2.19 (`make test-matrix` names every core-X.Y).
+# core-X.Y runs units, integration and galaxy with ansible-core X.Y (in .venv-X.Y, made by make).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,7 +16,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 ANSIBLE_NOCOLOR=1 PY_COLORS=0 NO_COLOR=1
 # Never rely on interpreter discovery: it can find pyenv shims without the collection's requirements.
 export ANSIBLE_PYTHON_INTERPRETER="$VENV/bin/python"
 PYV="$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-ONLY="${1:-all}"
+SELECTED=("$@")
+[ "${#SELECTED[@]}" -gt 0 ] || SELECTED=(all)
+ONLY="${SELECTED[0]}"
+# Where the junit reports of ansible-test end up (core-X.Y runs keep theirs apart).
+JUNIT_DIR="${JUNIT_DIR:-$ROOT/tests/output/junit}"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/pluto-lms-test.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
@@ -29,24 +36,184 @@ COLL="$WORK/ansible_collections/pluto/lms"
 mkdir -p "$COLL"
 git ls-files -z -co --exclude-standard | tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$COLL"
 export ANSIBLE_COLLECTIONS_PATH="$WORK"
+export ROOT VENV PYV WORK COLL
+
+# wanted NAME [in_all]: was the stage named, or is it part of `all`?
+wanted() {
+    local s
+    for s in "${SELECTED[@]}"; do
+        [ "$s" = "$1" ] && return 0
+        [ "$s" = all ] && [ "${2:-yes}" = yes ] && return 0
+    done
+    return 1
+}
 
 PASSED=0; FAILED=0; SUMMARY=()
-stage() {
-    local name="$1" t0=$SECONDS; shift
-    [ "$ONLY" = all ] || [ "$ONLY" = "$name" ] || return 0
+# run_stage NAME IN_ALL COMMAND...: a stage fails when its command fails. A shell function of this
+# file runs in a fresh bash with `set -euo pipefail`, so any failing command inside it fails the stage.
+run_stage() {
+    local name="$1" in_all="$2" t0=$SECONDS rc; shift 2
+    wanted "$name" "$in_all" || return 0
     echo "=== $name: $*"
-    if (cd "$COLL" && timeout 1500 "$@"); then PASSED=$((PASSED + 1)); SUMMARY+=("PASS $name $((SECONDS - t0))s")
-    else FAILED=$((FAILED + 1)); SUMMARY+=("FAIL $name $((SECONDS - t0))s"); fi
+    if declare -F "$1" >/dev/null; then
+        (cd "$COLL" && timeout 1500 bash -c "$(declare -f); set -euo pipefail; $*")
+    else
+        (cd "$COLL" && timeout 1500 "$@")
+    fi
+    rc=$?
+    if [ "$rc" -eq 0 ]; then PASSED=$((PASSED + 1)); SUMMARY+=("PASS $name $((SECONDS - t0))s")
+    else FAILED=$((FAILED + 1)); SUMMARY+=("FAIL $name $((SECONDS - t0))s (exit $rc)"); fi
 }
+stage() { local name="$1"; shift; run_stage "$name" yes "$@"; }
+
+# ---- the stage functions ---------------------------------------------------------------------
+
+# Release tooling (antsibull-docs, antsibull-changelog, ansible-builder), pinned, installed into the
+# venv once; the main pins are constraints, so it never changes ansible-core or ansible-lint.
+ecosystem_tools() {
+    local stamp="$VENV/.ecosystem-stamp"
+    if ! cmp -s "$ROOT/.ci/requirements-ecosystem.txt" "$stamp"; then
+        python -m pip install -q -r "$ROOT/.ci/requirements-ecosystem.txt" -c "$ROOT/.ci/requirements.txt"
+        cp "$ROOT/.ci/requirements-ecosystem.txt" "$stamp"
+    fi
+}
+
+# render_doc TYPE NAME: ansible-doc must render the plugin, with no error or warning on stderr
+# (ansible-doc exits 0 for a plugin whose documentation is missing, and says so only there).
+render_doc() {
+    local type="$1" name="$2" out="$WORK/doc.out" err="$WORK/doc.err"
+    if ! ansible-doc -t "$type" "$name" >"$out" 2>"$err"; then
+        echo "FAIL ansible-doc -t $type $name"; cat "$err"; return 1
+    fi
+    if grep -q . "$err"; then
+        echo "FAIL ansible-doc -t $type $name wrote to stderr:"; cat "$err"; return 1
+    fi
+    if ! grep -q "pluto\.lms\.${name#pluto.lms.}" "$out"; then
+        echo "FAIL ansible-doc -t $type $name: the output does not name the plugin"; cat "$out"; return 1
+    fi
+    case "$type" in
+        module)
+            local section
+            for section in OPTIONS ATTRIBUTES EXAMPLES "RETURN VALUES"; do
+                grep -q "^$section" "$out" || { echo "FAIL ansible-doc $name: no $section"; cat "$out"; return 1; }
+            done ;;
+        role)
+            grep -q "ENTRY POINT: .*main" "$out" || { echo "FAIL ansible-doc -t role $name: no main entry point"; cat "$out"; return 1; }
+            grep -qi "^options" "$out" || { echo "FAIL ansible-doc -t role $name: no options"; cat "$out"; return 1; } ;;
+    esac
+    echo "ok   ansible-doc -t $type $name ($(wc -l <"$out") lines)"
+}
+
+# Every module, every role and every other documented plugin renders with ansible-doc, and
+# antsibull-docs lints the whole collection's documentation (references between plugins included).
+check_docs() {
+    ecosystem_tools
+    local failed=0 file name type names
+    for file in plugins/modules/*.py; do
+        render_doc module "pluto.lms.$(basename "$file" .py)" || failed=$((failed + 1))
+    done
+    for file in roles/*/meta/argument_specs.yml; do
+        [ -e "$file" ] || continue
+        name="${file#roles/}"; render_doc role "pluto.lms.${name%%/*}" || failed=$((failed + 1))
+    done
+    for file in roles/*/; do
+        [ -e "$file/meta/argument_specs.yml" ] || { echo "FAIL role ${file%/}: no meta/argument_specs.yml"; failed=$((failed + 1)); }
+    done
+    for type in filter test lookup inventory callback connection; do
+        names="$(ansible-doc -t "$type" -l pluto.lms --json 2>/dev/null | python -c 'import json, sys; print("\n".join(sorted(json.load(sys.stdin))))')"
+        for name in $names; do
+            render_doc "$type" "$name" || failed=$((failed + 1))
+        done
+    done
+    antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all --disallow-unknown-collection-refs . \
+        || failed=$((failed + 1))
+    [ "$failed" -eq 0 ] || { echo "docs: $failed check(s) failed"; return 1; }
+}
+
+# Fragments and changelogs/changelog.yaml lint; CHANGELOG.md is what antsibull-changelog generates
+# from changelog.yaml; the version in galaxy.yml has a release entry.
+check_changelog() {
+    ecosystem_tools
+    antsibull-changelog lint
+    antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+    cp CHANGELOG.md "$WORK/CHANGELOG.md.committed"
+    antsibull-changelog generate
+    diff -u "$WORK/CHANGELOG.md.committed" CHANGELOG.md || { echo "CHANGELOG.md is stale: run antsibull-changelog generate"; return 1; }
+    python - <<'PY'
+import yaml
+version = yaml.safe_load(open("galaxy.yml"))["version"]
+releases = yaml.safe_load(open("changelogs/changelog.yaml"))["releases"]
+assert version in releases, "galaxy.yml version %s has no entry in changelogs/changelog.yaml (%s)" % (version, sorted(releases))
+print("galaxy.yml version %s has a release entry" % version)
+PY
+}
+
+# The execution environment: ansible-builder reads meta/execution-environment.yml of the installed
+# collection and finds exactly our Python and system requirements; `ansible-builder create` makes a
+# build context from the EE definition shown to users (docs/execution-environment.yml). No image build.
+check_ee() {
+    ecosystem_tools
+    local ee="$WORK/ee"
+    mkdir -p "$ee"
+    ansible-galaxy collection build --output-path "$ee/dist" .
+    # (only its own path: ansible-galaxy skips a collection it finds on the configured path)
+    ANSIBLE_COLLECTIONS_PATH="$ee/collections" ansible-galaxy collection install -p "$ee/collections" "$ee"/dist/pluto-lms-*.tar.gz
+    # ansible-builder would guess requirements.txt and bindep.txt without the metadata: require it, naming both
+    python - "$ee/collections/ansible_collections/pluto/lms" <<'PY'
+import os
+import sys
+import yaml
+meta = yaml.safe_load(open(os.path.join(sys.argv[1], "meta", "execution-environment.yml")))
+deps = meta["dependencies"]
+for kind in ("python", "system"):
+    assert os.path.isfile(os.path.join(sys.argv[1], deps[kind])), "%s requirements %s are not installed" % (kind, deps[kind])
+print("meta/execution-environment.yml: python %(python)s, system %(system)s" % deps)
+PY
+    ansible-builder introspect --sanitize --write-pip "$ee/pip.txt" --write-bindep "$ee/bindep.txt" "$ee/collections"
+    local kind ours found
+    for kind in pip:requirements.txt bindep:bindep.txt; do
+        ours="$(grep -v '^\s*#' "${kind#*:}" | sed '/^\s*$/d' | sort)"
+        found="$(sed 's/  # from collection pluto\.lms$//' "$ee/${kind%%:*}.txt" | sed '/^\s*$/d' | sort)"
+        echo "ansible-builder introspect ${kind%%:*}: $found"
+        [ -n "$ours" ] && [ "$ours" = "$found" ] || { echo "FAIL: expected ${kind#*:}: $ours"; return 1; }
+    done
+    ansible-builder create -f docs/execution-environment.yml -c "$ee/context" --output-filename Containerfile
+    test -s "$ee/context/Containerfile"
+    grep -q "introspect" "$ee/context/Containerfile"
+    python - "$ee/context/_build/requirements.yml" <<'PY'
+import sys
+import yaml
+names = [c["name"] for c in yaml.safe_load(open(sys.argv[1]))["collections"]]
+assert "pluto.lms" in names, names
+print("build context installs %s" % ", ".join(names))
+PY
+}
+
+# core_matrix X.Y: units, integration and galaxy with ansible-core X.Y in its own venv.
+core_matrix() {
+    make -s -C "$ROOT" "venv-$1"
+    VENV="$ROOT/.venv-$1" JUNIT_DIR="$ROOT/tests/output/junit-core-$1" bash "$ROOT/.ci/test-suite.sh" units integration galaxy
+}
+
+# ---- the stages ------------------------------------------------------------------------------
 
 ansible --version | head -1
 stage lint        ansible-lint --offline
 stage sanity      ansible-test sanity --python "$PYV" --color no
 stage units       ansible-test units --python "$PYV" --requirements --color no
-stage integration ansible-test integration --python "$PYV" --color no
+stage integration ansible-test integration --python "$PYV" --color no --exclude ecosystem_galaxy
+stage galaxy      ansible-test integration --python "$PYV" --color no ecosystem_galaxy
+stage docs        check_docs
+stage changelog   check_changelog
+stage ee          check_ee
+# The oldest ansible-core the collection claims runs in `make test`; the newest is the run above.
+stage core-2.16   core_matrix 2.16
+run_stage core-2.17 no core_matrix 2.17
+run_stage core-2.18 no core_matrix 2.18
+run_stage core-2.19 no core_matrix 2.19
 [ -f tests/extra-stages.sh ] && . tests/extra-stages.sh
 
-mkdir -p "$ROOT/tests/output" && cp -r "$COLL/tests/output/junit" "$ROOT/tests/output/" 2>/dev/null
+mkdir -p "$JUNIT_DIR" && cp -r "$COLL/tests/output/junit/." "$JUNIT_DIR/" 2>/dev/null
 printf '%s\n' "${SUMMARY[@]}"
 echo "suite: $PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
