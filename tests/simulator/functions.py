@@ -159,7 +159,8 @@ def _category_id(conn, field, value):
     if field == 'id':
         number = pg_int(value)
         if number is None:
-            raise _read_error('SELECT id FROM {course_categories} WHERE id = ?', [value])
+            error = _read_error('SELECT id FROM {course_categories} WHERE id = ?', [value])
+            raise error
         row = conn.execute('SELECT id FROM category WHERE id = ?', (number,)).fetchone()
     else:
         row = conn.execute('SELECT id FROM category WHERE idnumber = ? ORDER BY id LIMIT 1',
@@ -258,13 +259,19 @@ _USER_FIELDS_IN = {
 }
 CREATE_USERS_IN = Single({'users': Multiple(Single(_USER_FIELDS_IN))})
 CREATE_USERS_OUT = Multiple(Single({'id': Value('int'), 'username': Value('username')}))
-_UPDATE_FIELDS = dict(_USER_FIELDS_IN)
-del _UPDATE_FIELDS['createpassword']
-_UPDATE_FIELDS = dict({'id': Value('int')}, **{key: Value(value.ptype, OPTIONAL) if isinstance(value, Value)
-                                               else value for key, value in _UPDATE_FIELDS.items()})
-_UPDATE_FIELDS['suspended'] = Value('int', OPTIONAL)
-_UPDATE_FIELDS['userpicture'] = Value('int', OPTIONAL)
-UPDATE_USERS_IN = Single({'users': Multiple(Single(_UPDATE_FIELDS))})
+
+
+def _update_fields():
+    fields = {'id': Value('int')}
+    for key, value in _USER_FIELDS_IN.items():
+        if key != 'createpassword':
+            fields[key] = Value(value.ptype, OPTIONAL) if isinstance(value, Value) else value
+    fields['suspended'] = Value('int', OPTIONAL)
+    fields['userpicture'] = Value('int', OPTIONAL)
+    return fields
+
+
+UPDATE_USERS_IN = Single({'users': Multiple(Single(_update_fields()))})
 UPDATE_USERS_OUT = Single({'warnings': WARNINGS})
 DELETE_USERS_IN = Single({'userids': Multiple(Value('int'))})
 GET_CATEGORIES_IN = Single({
@@ -645,8 +652,8 @@ def user_details(call, row):
                     'confirmed': bool(row['confirmed']), 'lang': row['lang'], 'theme': row['theme'],
                     'timezone': row['timezone'], 'mailformat': row['mailformat'], 'trackforums': 0})
     if row['description']:
-        details['description'], details['descriptionformat'] = format_text(row['description'], FORMAT_HTML,
-                                                                            call.raw)
+        text, textformat = format_text(row['description'], FORMAT_HTML, call.raw)
+        details['description'], details['descriptionformat'] = text, textformat
     if row['city']:
         details['city'] = row['city']
     if row['country']:

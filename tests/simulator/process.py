@@ -167,7 +167,7 @@ class SimulatorProcess:
         """Stop and start again with the same (or additional) arguments; the ``--state`` file keeps the site."""
         self.stop()
         if args or kwargs:
-            self.args = [arg for arg in self.args] + cli_args(*args, **kwargs)
+            self.args = list(self.args) + cli_args(*args, **kwargs)
         self.process = None
         return self.start()
 

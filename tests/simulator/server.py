@@ -387,7 +387,7 @@ class Handler(BaseHTTPRequestHandler):
             sim.stopping.wait(sim.timeout_fault_s)
             self.reset_connection()
         else:
-            status, rtype, text, errorcode = sim.handle(get, post, force_xml=(fault == 'xml'))
+            status, rtype, text, errorcode = sim.handle(get, post, force_xml=fault == 'xml')
             entry['errorcode'] = errorcode
             if fault == 'lost':
                 self.reset_connection()
@@ -496,10 +496,10 @@ def main(argv=None):
     worker.start()
     if args.pid_file:
         _write_atomically(args.pid_file, '%d\n' % os.getpid())
-    sys.stdout.write('listening on %s\n' % url)
-    sys.stdout.flush()
     if args.ready_file:
         _write_atomically(args.ready_file, url + '\n')
+    sys.stdout.write('listening on %s\n' % url)
+    sys.stdout.flush()
     while not stop.wait(0.5):
         pass
     sim.stopping.set()

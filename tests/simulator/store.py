@@ -167,8 +167,8 @@ class Store:
 
     def delete_user(self, conn, row):
         """Moodle's delete_user(): keep the row, scramble the identity, drop memberships."""
-        taken = {r['username'] for r in conn.execute('SELECT username FROM users WHERE username LIKE ?',
-                                                      (row['email'] + '.%',))}
+        rows = conn.execute('SELECT username FROM users WHERE username LIKE ?', (row['email'] + '.%',))
+        taken = {found['username'] for found in rows}
         conn.execute('UPDATE users SET deleted = 1, username = ?, email = ?, idnumber = ?, timemodified = ?'
                      ' WHERE id = ?', (deleted_username(row['email'], taken),
                                        hashlib.md5(row['username'].encode('utf-8')).hexdigest(), '',
