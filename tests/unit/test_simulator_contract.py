@@ -203,8 +203,8 @@ def compare_summary(summary, sim):
     problems = []
     if len(members) != summary['members_after']:
         problems.append('members after: %d, recorded %d' % (len(members), summary['members_after']))
-    if len(removed) != summary['actually_removed'] or (removed and [removed[0], removed[-1]]
-                                                        != summary['removed_userid_range']):
+    span = [removed[0], removed[-1]] if removed else []
+    if len(removed) != summary['actually_removed'] or span != summary['removed_userid_range']:
         problems.append('removed %s..%s (%d), recorded %s (%d)' % (
             removed[:1], removed[-1:], len(removed), summary['removed_userid_range'], summary['actually_removed']))
     return problems
