@@ -16,8 +16,12 @@ if [ -n "${VENV:-}" ]; then
     case "$VENV" in /*) ;; *) VENV="$ROOT/$VENV" ;; esac
     export PATH="$VENV/bin:$PATH"
 fi
-PYTHON="$(command -v python)"
-[ -x "${VENV:-/nonexistent}/bin/python" ] && PYTHON="$VENV/bin/python"
+# The venv's Python (make demo), else the test's (ansible-test), else python3; it needs requests.
+if [ -x "${VENV:-/nonexistent}/bin/python" ]; then
+    PYTHON="$VENV/bin/python"
+else
+    PYTHON="${ANSIBLE_TEST_PYTHON_INTERPRETER:-$(command -v python3)}"
+fi
 OUT="${DEMO_OUTPUT:-$ROOT/demo-output}"
 case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/pluto-demo.XXXXXX")"
@@ -110,4 +114,4 @@ EOF
 
 say "The audit report: $OUT/cohort-audit.md (and cohort-audit.json; the first, clean one in $OUT/first-audit/)"
 cat "$OUT/cohort-audit.md"
-say "Done in $((SECONDS - START)) s; stopping the simulators"
+say "Done in $((SECONDS - START)) s; stopping the simulators (pids ${SIM_PIDS[*]})"

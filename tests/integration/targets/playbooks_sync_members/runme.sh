@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# playbooks/sync_cohort_members.yml: a CSV makes each cohort it names hold exactly its rows' users (others are
+# left alone); check mode writes nothing; a rerun changes nothing; a malformed CSV fails naming its bad lines,
+# before any request.
+set -eux
+source ../setup_pluto_simulator/simulator.sh
+sim_start LAKESIDE_PLUTO_URL --token lakeside-token:manager --seed-users 40
+export LAKESIDE_PLUTO_TOKEN=lakeside-token
+OUT="$(mktemp -d "${TMPDIR:-/tmp}/playbooks-sync.XXXXXX")"
+trap 'rm -rf "$OUT"; sim_stop_all' EXIT
+INVENTORY="$COLLECTION_ROOT/playbooks/inventory/example.yml"
+SYNC="$COLLECTION_ROOT/playbooks/sync_cohort_members.yml"
+SITE=(-e "pluto_url=$LAKESIDE_PLUTO_URL" -e "pluto_token=$LAKESIDE_PLUTO_TOKEN")
+
+ansible-playbook -i "$INVENTORY" -l lakeside "$COLLECTION_ROOT/playbooks/provision_tenants.yml"
+
+# Check mode first: the plan, and no write.
+ansible-playbook sim_reset.yml "${SITE[@]}"
+ansible-playbook -i "$INVENTORY" -l lakeside "$SYNC" -e "cohort_members_csv=$PWD/files/members.csv" --check --diff \
+    | tee "$OUT/check.txt"
+grep -q 'u00002' "$OUT/check.txt"
+ansible-playbook assert_members.yml "${SITE[@]}" -e expect=provisioned -e writes=0
+
+# For real, then a rerun that changes nothing.
+ansible-playbook -i "$INVENTORY" -l lakeside "$SYNC" -e "cohort_members_csv=$PWD/files/members.csv"
+ansible-playbook assert_members.yml "${SITE[@]}" -e expect=synced
+ansible-playbook -i "$INVENTORY" -l lakeside "$SYNC" -e "cohort_members_csv=$PWD/files/members.csv" | tee "$OUT/rerun.txt"
+grep -Eq 'lakeside +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0' "$OUT/rerun.txt"
+
+# Malformed files: a clear error that names every bad line, and nothing sent to the site.
+ansible-playbook sim_reset.yml "${SITE[@]}"
+for csv in malformed bad_header missing; do
+    if ansible-playbook -i "$INVENTORY" -l lakeside "$SYNC" -e "cohort_members_csv=$PWD/files/$csv.csv" \
+            > "$OUT/$csv.txt" 2>&1; then
+        echo "the sync accepted $csv.csv" >&2
+        exit 1
+    fi
+done
+grep -q "malformed.csv is malformed: line 3: expected 2 fields (cohort_idnumber,username), found 1: 'faculty'; line 4: expected 2 fields (cohort_idnumber,username), found 3: 'staff,u00005,extra'; line 5: empty cohort_idnumber: ',u00009'" "$OUT/malformed.txt"
+grep -q "bad_header.csv is malformed: line 1: the header must be 'cohort_idnumber,username', found 'cohort,user'" "$OUT/bad_header.txt"
+grep -q "missing.csv" "$OUT/missing.txt"
+ansible-playbook assert_members.yml "${SITE[@]}" -e expect=synced -e requests=0

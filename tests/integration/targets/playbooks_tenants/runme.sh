@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The tenant playbooks on the example inventory (two simulated tenants): provision, audit clean, drift of
+# every kind made outside the role, audit with and without prune (the report's content is asserted, and no
+# write reaches a site), and a tenant that cannot be audited.
+set -eux
+source ../setup_pluto_simulator/simulator.sh
+sim_start LAKESIDE_PLUTO_URL --token lakeside-token:manager --seed-users 40
+sim_start HILLCREST_PLUTO_URL --token hillcrest-token:manager --seed-users 40
+export LAKESIDE_PLUTO_TOKEN=lakeside-token HILLCREST_PLUTO_TOKEN=hillcrest-token
+OUT="$(mktemp -d "${TMPDIR:-/tmp}/playbooks-tenants.XXXXXX")"
+trap 'rm -rf "$OUT"; sim_stop_all' EXIT
+INVENTORY="$COLLECTION_ROOT/playbooks/inventory/example.yml"
+PLAYBOOKS="$COLLECTION_ROOT/playbooks"
+SITES=(-e "lakeside_url=$LAKESIDE_PLUTO_URL" -e "hillcrest_url=$HILLCREST_PLUTO_URL")
+
+ansible-playbook -i "$INVENTORY" "$PLAYBOOKS/provision_tenants.yml"
+ansible-playbook -i "$INVENTORY" "$PLAYBOOKS/provision_tenants.yml" | tee "$OUT/rerun.txt"
+grep -Eq 'lakeside +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0' "$OUT/rerun.txt"
+grep -Eq 'hillcrest +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0' "$OUT/rerun.txt"
+
+# A clean audit, from another working directory: the default report directory is ./cohort-audit.
+ansible-playbook sim_reset.yml "${SITES[@]}"
+(cd "$OUT" && ansible-playbook -i "$INVENTORY" "$PLAYBOOKS/audit_cohorts.yml")
+ansible-playbook assert_report.yml "${SITES[@]}" -e "report_dir=$OUT/cohort-audit" -e scenario=clean
+
+# Drift made outside the role, then audits without and with prune.
+ansible-playbook make_drift.yml "${SITES[@]}"
+ansible-playbook sim_reset.yml "${SITES[@]}"
+ansible-playbook -i "$INVENTORY" "$PLAYBOOKS/audit_cohorts.yml" -e "cohort_audit_dir=$OUT/drift" | tee "$OUT/audit.txt"
+grep -q '2 tenant(s): 0 clean, 2 with drift, 0 failed' "$OUT/audit.txt"
+ansible-playbook assert_report.yml "${SITES[@]}" -e "report_dir=$OUT/drift" -e scenario=drift
+ansible-playbook -i "$INVENTORY" "$PLAYBOOKS/audit_cohorts.yml" -e "cohort_audit_dir=$OUT/prune" -e '{"cohort_bootstrap_prune": true}'
+ansible-playbook assert_report.yml "${SITES[@]}" -e "report_dir=$OUT/prune" -e scenario=prune
+
+# A tenant that cannot be audited (its token is wrong): the report says so, the other tenant is still
+# audited, and the run fails at the end.
+if HILLCREST_PLUTO_TOKEN=wrong-token ansible-playbook -i "$INVENTORY" "$PLAYBOOKS/audit_cohorts.yml" \
+        -e "cohort_audit_dir=$OUT/error" > "$OUT/error.txt" 2>&1; then
+    echo "the audit succeeded although a tenant could not be audited" >&2
+    exit 1
+fi
+grep -q 'hillcrest could not be audited' "$OUT/error.txt"
+ansible-playbook assert_report.yml "${SITES[@]}" -e "report_dir=$OUT/error" -e scenario=error
