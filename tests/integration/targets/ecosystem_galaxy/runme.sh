@@ -53,8 +53,9 @@ cp "$HERE"/modules.yml "$HERE"/awx_provision.yml "$HERE"/awx_audit.yml "$HERE"/t
 cd "$ECO/project"
 "$PYTHON" "$HERE/ecosystem.py" resolved "$INSTALLED" $(cd "$INSTALLED/plugins/modules" && ls *.py | sed 's/^/pluto.lms./; s/\.py$//')
 
-# The simulator, started from the installed copy, seeded from a file as the README shows.
-COLLECTION_ROOT="$INSTALLED" sim_start SITE --token "$TOKEN:manager" --seed-users 20 --seed-file "$HERE/seed.yml"
+# The simulator, started from the installed copy and seeded with the README's seed file, as the README shows.
+"$PYTHON" "$HERE/ecosystem.py" readme-block "$INSTALLED/README.md" "# seed.yml" > seed.yml
+COLLECTION_ROOT="$INSTALLED" sim_start SITE --token "$TOKEN:manager" --seed-users 20 --seed-file "$ECO/project/seed.yml"
 
 # The README's quick start, verbatim, with the connection from the environment: create, rerun (no change),
 # then a member removed behind its back, which check mode reports (and --diff names) without a write.
