@@ -19,10 +19,7 @@ import json
 
 from ansible.errors import AnsibleFilterError
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover - Python 2 is not supported
-    from collections import Mapping
+from collections.abc import Mapping
 
 CSV_HEADER = ("cohort_idnumber", "username")
 # The fields of a cohort (as pluto_cohort and pluto_cohort_info return it) that a report compares.

@@ -90,8 +90,8 @@ def test_drift_names_created_changed_deleted_and_members():
     assert cohort_drift(before, cohorts, members, pruned) == {
         "clean": False,
         "created": [{"idnumber": "faculty", "name": "Faculty"}],
-        "changed": [{"idnumber": "students", "fields": {"name": {"old": "Pupils", "new": "Students"},
-                                                         "visible": {"old": False, "new": True}}}],
+        "changed": [{"idnumber": "students", "fields": {
+            "name": {"old": "Pupils", "new": "Students"}, "visible": {"old": False, "new": True}}}],
         "deleted": [{"idnumber": "old", "name": "Old", "pruned": False},
                     {"idnumber": "zz-stale", "name": "Stale", "pruned": True}],
         "members": [{"idnumber": "faculty", "added": ["amy", "zed"], "removed": []},
@@ -185,4 +185,3 @@ def test_csv_names_every_bad_line_at_once():
     with pytest.raises(AnsibleFilterError) as error:
         cohort_members_csv("cohort_idnumber,username\nstaff\nok,amy\na,b,c\n", "f.csv")
     assert "line 2:" in str(error.value) and "line 4:" in str(error.value) and "line 3" not in str(error.value)
-
