@@ -191,8 +191,13 @@ class PlutoClient(object):
             raise PlutoError("token is empty: give the site's web-service token (option token or PLUTO_TOKEN)")
         self._token = str(token)
         self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        # requests refuses a timeout of 0 with an exception of its own; a negative retries would be ignored.
+        if timeout is None or timeout <= 0:
+            raise PlutoError("timeout must be a number of seconds greater than 0, got %r" % (timeout,))
+        if retries is None or int(retries) < 0:
+            raise PlutoError("retries must be 0 or more, got %r" % (retries,))
         self.timeout = timeout
-        self.retries = max(0, int(retries))
+        self.retries = int(retries)
         self.check_mode = check_mode
         self.backoff = backoff
         self.max_fields = max_fields
@@ -243,9 +248,13 @@ class PlutoClient(object):
             response = self._session.post(self.endpoint, data=fields, timeout=self.timeout, verify=self.verify,
                                           headers={"Accept": "application/json"}, allow_redirects=False)
         except requests.exceptions.SSLError as exc:
+            # The reason ("self-signed certificate", "certificate has expired", ...) sits deep in the exception text.
+            reason = re.search(r"certificate verify failed: ([^'\"()]+)", str(exc))
             raise PlutoError(self.redact(
                 "%s: the TLS certificate of %s could not be verified (%s); for a test site set validate_certs: false, "
-                "for a private CA set ca_path" % (wsfunction, self.endpoint, one_line(exc, 160))), wsfunction=wsfunction)
+                "for a private CA set ca_path" % (wsfunction, self.endpoint,
+                                                  reason.group(1).strip() if reason else one_line(exc, 160))),
+                wsfunction=wsfunction)
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             # Nothing reached the site when the connection itself could not be opened.
             not_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or "refused" in str(exc).lower()
