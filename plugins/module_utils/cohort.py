@@ -535,6 +535,9 @@ def apply_write(client, task, write, planned, warnings):
             return
         created = client.create_cohorts([item])[0]
     except PlutoError as error:
+        if wsfunction == UPDATE_COHORTS and error.errorcode == "invalidrecord":
+            # The site's answer to an update of an id it does not hold: someone else deleted the cohort after it was read.
+            error.message += "; the cohort no longer exists on the site (deleted since this task read it): run the task again to create it"
         raise wrap_error("could not %s cohort %s" % ("update" if wsfunction == UPDATE_COHORTS else "create", task.label), error)
     planned["id"] = int(created["id"])
     if task.theme and not created.get("theme"):
@@ -558,7 +561,10 @@ def absent_logic(client, task, raw, check_mode, diff, warnings):
         try:
             client.delete_cohorts([int(raw["id"])])
         except PlutoError as error:
-            raise wrap_error("could not delete cohort %s" % task.label, error)
+            # The site fails a delete of a cohort that someone else deleted after it was read: it is absent all the same.
+            if error.errorcode != "invalidrecord" or client.get_cohorts([int(raw["id"])]):
+                raise wrap_error("could not delete cohort %s" % task.label, error)
+            warnings.append("cohort %s was deleted by someone else while this task ran" % task.label)
     return result
 
 
