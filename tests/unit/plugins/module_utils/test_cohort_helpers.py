@@ -99,7 +99,7 @@ def test_update_resends_what_the_site_requires_and_only_the_changes():
     current = cohort_view(RAW, system_context())
     wanted = task(name="Staff 2026", custom_fields={"cc": 4711, "paid": False})
     planned = planned_view(wanted, current, system_context(), manage_theme=False)
-    assert update_item(current, planned, stored_format=2) == {
+    assert update_item(current, planned, 2, category_type(planned)) == {
         "id": 7, "categorytype": {"type": "system", "value": 0}, "name": "Staff 2026", "idnumber": "staff",
         "descriptionformat": 2, "customfields": [{"shortname": "paid", "value": "0"}]}
 
@@ -108,7 +108,7 @@ def test_update_sends_a_new_format_and_description_and_the_new_context():
     current = cohort_view(RAW, system_context())
     wanted = task(description="new", description_format="markdown", visible=True)
     planned = planned_view(wanted, current, category_context(3, "SCI"), manage_theme=False)
-    assert update_item(current, planned, stored_format=2) == {
+    assert update_item(current, planned, 2, category_type(planned)) == {
         "id": 7, "categorytype": {"type": "id", "value": 3}, "name": "Staff", "idnumber": "staff",
         "descriptionformat": 4, "description": "new", "visible": True}
 
