@@ -34,10 +34,19 @@ ansible-playbook assert_report.yml "${SITES[@]}" -e "report_dir=$OUT/prune" -e s
 
 # A tenant that cannot be audited (its token is wrong): the report says so, the other tenant is still
 # audited, and the run fails at the end.
+# At -vvvv, no token shows anywhere (neither the wrong one nor lakeside's).
 if HILLCREST_PLUTO_TOKEN=wrong-token ansible-playbook -i "$INVENTORY" "$PLAYBOOKS/audit_cohorts.yml" \
-        -e "cohort_audit_dir=$OUT/error" > "$OUT/error.txt" 2>&1; then
+        -e "cohort_audit_dir=$OUT/error" -vvvv > "$OUT/error.txt" 2>&1; then
     echo "the audit succeeded although a tenant could not be audited" >&2
     exit 1
 fi
 grep -q 'hillcrest could not be audited' "$OUT/error.txt"
+if grep -q -e wrong-token -e lakeside-token "$OUT/error.txt"; then
+    echo "a token shows in the -vvvv output" >&2
+    exit 1
+fi
+
+# --limit: the report covers the tenants of the run.
+ansible-playbook -i "$INVENTORY" "$PLAYBOOKS/audit_cohorts.yml" -l lakeside -e "cohort_audit_dir=$OUT/limit"
+ansible-playbook assert_report.yml "${SITES[@]}" -e "report_dir=$OUT/limit" -e scenario=limit
 ansible-playbook assert_report.yml "${SITES[@]}" -e "report_dir=$OUT/error" -e scenario=error
