@@ -17,6 +17,7 @@ import json
 import os
 import select
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -199,7 +200,12 @@ class SimulatorProcess:
 
     def request(self, method, path, body=None, headers=None, timeout=60.0):
         """One HTTP request on a fresh connection; returns a Response."""
-        connection = http.client.HTTPConnection('127.0.0.1', self.port, timeout=timeout)
+        if self.url.startswith('https:'):
+            # --tls-cert: the simulator's own (self-signed) certificate is not checked here.
+            connection = http.client.HTTPSConnection('127.0.0.1', self.port, timeout=timeout,
+                                                     context=ssl._create_unverified_context())  # pylint: disable=protected-access
+        else:
+            connection = http.client.HTTPConnection('127.0.0.1', self.port, timeout=timeout)
         try:
             connection.request(method, path, body=body, headers=headers or {})
             answer = connection.getresponse()

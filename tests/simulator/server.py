@@ -14,6 +14,7 @@ import os
 import random
 import signal
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -459,6 +460,8 @@ def build_parser():
     parser.add_argument('--ready-file', help='write the base URL here once listening')
     parser.add_argument('--pid-file', help='write the process id here')
     parser.add_argument('--verbose', action='store_true', help='log HTTP requests to stderr')
+    parser.add_argument('--tls-cert', help='serve HTTPS with this PEM certificate (chain)')
+    parser.add_argument('--tls-key', help='the PEM private key of --tls-cert (default: in the --tls-cert file)')
     return parser
 
 
@@ -483,7 +486,14 @@ def main(argv=None):
                     timeout_fault_s=args.timeout_fault_s)
     server = Server((args.host, args.port), sim, verbose=args.verbose)
     port = server.server_address[1]
-    url = 'http://%s:%d' % (args.host, port)
+    scheme = 'http'
+    if args.tls_cert:
+        # HTTPS with the given certificate (tests make a self-signed one): every endpoint, /_sim too.
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        scheme = 'https'
+    url = '%s://%s:%d' % (scheme, args.host, port)
     site.siteurl = url
     stop = threading.Event()
 
