@@ -15,6 +15,7 @@ import json
 import re
 import time
 import traceback
+import warnings
 
 try:
     import requests
@@ -245,8 +246,12 @@ class PlutoClient(object):
         if wsfunction not in READ_FUNCTIONS:
             self.writes_sent += 1
         try:
-            response = self._session.post(self.endpoint, data=fields, timeout=self.timeout, verify=self.verify,
-                                          headers={"Accept": "application/json"}, allow_redirects=False)
+            with warnings.catch_warnings():
+                # validate_certs: false is the user's choice; urllib3 would print a Python warning on every
+                # request, straight to the terminal, past Ansible's output.
+                warnings.filterwarnings("ignore", message="Unverified HTTPS request")
+                response = self._session.post(self.endpoint, data=fields, timeout=self.timeout, verify=self.verify,
+                                              headers={"Accept": "application/json"}, allow_redirects=False)
         except requests.exceptions.SSLError as exc:
             # The reason ("self-signed certificate", "certificate has expired", ...) sits deep in the exception text.
             reason = re.search(r"certificate verify failed: ([^'\"()]+)", str(exc))

@@ -43,7 +43,7 @@ class PlutoActionBase(ActionBase):
             raise AnsibleError("%s does not name its module arguments and logic" % type(self).__name__)
         rules = dict((k, v) for k, v in self.MODULE_ARGS.items() if k != "argument_spec")
         validator = ArgumentSpecValidator(full_argument_spec(self.MODULE_ARGS["argument_spec"]), **rules)
-        validation = validator.validate(self._task.args)
+        validation = self._validate_in_task_environment(validator)
         no_log_values = validation._no_log_values  # pylint: disable=protected-access
         if validation.error_messages:
             result.update(failed=True, msg=remove_values("; ".join(validation.error_messages), no_log_values))
@@ -56,3 +56,22 @@ class PlutoActionBase(ActionBase):
         outcome["invocation"] = {"module_args": params}
         result.update(remove_values(outcome, no_log_values))
         return result
+
+    def _validate_in_task_environment(self, validator):
+        """Validate the task's arguments with the task's `environment:` in effect.
+
+        The module process sees it, so its options fall back to PLUTO_URL, PLUTO_TOKEN and
+        PLUTO_VALIDATE_CERTS set there; the controller's own environment does not hold them.
+        """
+        task_environment = {}
+        self._compute_environment_string(task_environment)
+        saved = dict((key, os.environ.get(key)) for key in task_environment)
+        os.environ.update((key, str(value)) for key, value in task_environment.items())
+        try:
+            return validator.validate(self._task.args)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
