@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The cohort_bootstrap role against simulated sites: check mode on a fresh site (zero writes), provisioning,
-# rerun (nothing changed), drift found in check mode and fixed, prune on and off, argument errors, and the
+# rerun (nothing changed), drift found in check mode and fixed, prune on and off, categories, argument errors, and the
 # three ways to give the connection.
 set -eux
 source ../setup_pluto_simulator/simulator.sh
@@ -8,6 +8,7 @@ TOKEN=role-manager-token
 sim_start SITE_MAIN --token "$TOKEN:manager" --seed-users 50
 sim_start SITE_PRUNE --token "$TOKEN:manager" --seed-users 10
 sim_start SITE_CONN --token "$TOKEN:manager" --seed-users 10
+sim_start SITE_CAT --token "$TOKEN:manager" --seed-file "$PWD/seed_categories.yml"
 OUT="$(mktemp -d "${TMPDIR:-/tmp}/role-cohort-bootstrap.XXXXXX")"
 trap 'rm -rf "$OUT"; sim_stop_all' EXIT
 MAIN=(-e "pluto_url=$SITE_MAIN" -e "pluto_token=$TOKEN")
@@ -28,6 +29,9 @@ grep -q 'Faculty (renamed by hand)' "$OUT/drift.txt"
 
 # Prune off, prune in check mode, prune on.
 ansible-playbook prune.yml -e "pluto_url=$SITE_PRUNE" -e "pluto_token=$TOKEN"
+
+# Categories: the role's default, an item's own, the system context; a move shown field by field.
+ansible-playbook category.yml -e "pluto_url=$SITE_CAT" -e "pluto_token=$TOKEN"
 
 # Bad input is a clear error before any request.
 ansible-playbook argspec.yml -e "pluto_url=$SITE_CONN" -e "pluto_token=$TOKEN"
