@@ -136,8 +136,8 @@ def test_create_in_a_category_by_idnumber(site):
 def test_the_diff_of_a_creation_reads_as_lines(site):
     result, _log = run(site, check_mode=True, idnumber="t-diff-new", name="Diff new", visible=True, category_idnumber="SCI")
     sci = result["cohort"]["category_id"]
-    assert result["diff"] == {"before": "", "after": "idnumber: t-diff-new\nname: Diff new\nvisible: true\n"
-                                                      "context: category SCI (id %d)\n" % sci,
+    after = "idnumber: t-diff-new\nname: Diff new\nvisible: true\ncontext: category SCI (id %d)\n" % sci
+    assert result["diff"] == {"before": "", "after": after,
                               "before_header": "cohort t-diff-new (absent)", "after_header": "cohort t-diff-new (new)"}
 
 
@@ -279,8 +279,8 @@ def test_duplicate_idnumbers_on_the_site_fail_naming_their_ids(site):
     first, _log = apply(site, idnumber="t-dup", name="Dup one")
     second, _log = apply(site, idnumber="t-dup-2", name="Dup two")
     # The site's update does not check uniqueness: make a duplicate the way a careless client would.
-    site.call("core_cohort_update_cohorts", {"cohorts": [{"id": second["cohort"]["id"], "name": "Dup two", "idnumber": "t-dup",
-                                                           "categorytype": {"type": "system", "value": 0}}]}, token=MANAGER)
+    duplicate = {"id": second["cohort"]["id"], "name": "Dup two", "idnumber": "t-dup", "categorytype": {"type": "system", "value": 0}}
+    site.call("core_cohort_update_cohorts", {"cohorts": [duplicate]}, token=MANAGER)
     ids = sorted([first["cohort"]["id"], second["cohort"]["id"]])
     for state in ("present", "absent"):
         result, log = apply(site, idnumber="t-dup", name="Whichever", state=state)
