@@ -213,9 +213,8 @@ def duplicates_text(idnumber, cohorts):
 
 def wrap_error(prefix, error):
     """The same PlutoError with a prefix that says what the module was doing."""
-    wrapped = PlutoError("%s: %s" % (prefix, error), errorcode=error.errorcode, debuginfo=error.debuginfo,
-                         wsfunction=error.wsfunction, result=error.result)
-    return wrapped
+    return PlutoError("%s: %s" % (prefix, error), errorcode=error.errorcode, debuginfo=error.debuginfo,
+                      wsfunction=error.wsfunction, result=error.result)
 
 
 # ---- pluto_cohort --------------------------------------------------------------------------
@@ -341,8 +340,8 @@ def planned_context(task, current, wanted, warnings):
         return context_of(current)
     same = same_context(current, wanted)
     if same is None:
-        warnings.append("cohort %s: cannot tell whether it is already in %s, so no move is planned (an update of other fields names that category)"
-                        % (task.label, describe_context(wanted)))
+        warnings.append("cohort %s: cannot tell whether it is already in %s, so no move is planned (an update of other "
+                        "fields names that category)" % (task.label, describe_context(wanted)))
     return wanted if same is False else context_of(current)
 
 
@@ -457,9 +456,9 @@ def update_item(current, planned, stored_format, categorytype):
             "idnumber": planned["idnumber"], "descriptionformat": stored_format}
     if planned["description_format"] != current["description_format"]:
         item["descriptionformat"] = DESCRIPTION_FORMATS[planned["description_format"]]
-    for key, argument in (("description", "description"), ("visible", "visible"), ("theme", "theme")):
+    for key in ("description", "visible", "theme"):
         if planned[key] != current[key]:
-            item[argument] = planned[key]
+            item[key] = planned[key]
     changed_fields = sorted(k for k, v in planned["custom_fields"].items() if current["custom_fields"].get(k) != v)
     if changed_fields:
         item["customfields"] = [{"shortname": k, "value": planned["custom_fields"][k]} for k in changed_fields]
@@ -472,8 +471,8 @@ def update_errors(planned, categorytype):
     if not (planned["name"] or "").strip():
         errors.append("the cohort's name on the site is blank and the site's update refuses a blank name: give name")
     if categorytype is None:
-        errors.append("the module cannot find which category the cohort is in (%s), and the site's update must be "
-                      "told: give category_id or category_idnumber" % ("add %s to the token's web service" % GET_CATEGORIES))
+        errors.append("the module cannot find which category the cohort is in (add %s to the token's web service), and "
+                      "the site's update must be told: give category_id or category_idnumber" % GET_CATEGORIES)
     return errors
 
 
