@@ -250,9 +250,10 @@ def apply_changes(client, cohort_id, to_add, to_remove, batch_size, outcome):
         if outcome.unexpected_warnings:
             message += "; earlier additions were answered with warnings: " + "; ".join(outcome.unexpected_warnings)
         if outcome.added or outcome.removed:
-            message += ("; applied before the failure: %d of %d additions and %d of %d removals (listed in added and "
-                        "removed); run the task again to finish" % (len(outcome.added), len(to_add), len(outcome.removed),
-                                                                    len(to_remove)))
+            applied = ["%d of %d %s" % (len(done), len(planned), what) for done, planned, what in (
+                (outcome.added, to_add, "additions (listed in added)"),
+                (outcome.removed, to_remove, "removals (listed in removed)")) if planned]
+            message += "; applied before the failure: %s; run the task again to finish" % " and ".join(applied)
         else:
             message += "; nothing was changed"
         raise PlutoError(message, errorcode=error.errorcode, result=outcome.result())
