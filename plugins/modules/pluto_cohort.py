@@ -17,9 +17,12 @@ description:
     only answer C(invalidparameter) or C(dmlwriteexception). It checks for a blank or too long name, a too long
     idnumber, an idnumber that another cohort holds (also on a rename, which the site does not check), and a category
     that does not exist.
-  - "Requests: 2 reads to create (plus 1 with a category); 3 reads for a cohort in the system context (4 in a named
-    category, more when it lives in another category: one search per category until found); then 1 write, or none when
-    nothing changes."
+  - "Requests: creating reads 2 (site info, the idnumber's search), 3 with a category (its lookup), then writes 1.
+    An existing cohort costs 3 reads in the system context (site info, the idnumber's search, a search of the
+    system context); naming a category adds its lookup (and a search of it unless the cohort is in the system
+    context); a rename adds a search of the new idnumber. A cohort in a category the task does not name is found by
+    listing the categories once and searching them until found. Then 1 write, or none when nothing changes; a deletion reads 2 (more in diff mode, to show the
+    context) and writes 1."
 options:
   idnumber:
     description:
@@ -163,7 +166,17 @@ EXAMPLES = r"""
     idnumber: staff-2025
     state: absent
 
-# Audit: run the playbook with --check --diff to see, cohort by cohort, what would change.
+- name: Audit one cohort without changing it (what a run would change, field by field)
+  pluto.lms.pluto_cohort:
+    idnumber: staff-2026
+    name: Staff 2026
+    visible: true
+  check_mode: true
+  diff: true
+  register: staff_drift
+
+# Cohorts as code: run the playbook with --check --diff to see, cohort by cohort, what would be created, changed
+# (one line per field) and deleted, without a single write; run it without them to apply.
 - name: Cohorts as code
   pluto.lms.pluto_cohort:
     idnumber: "{{ item.idnumber }}"
