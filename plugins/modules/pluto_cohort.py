@@ -21,8 +21,8 @@ description:
     An existing cohort costs 3 reads in the system context (site info, the idnumber's search, a search of the
     system context); naming a category adds its lookup (and a search of it unless the cohort is in the system
     context); a rename adds a search of the new idnumber. A cohort in a category the task does not name is found by
-    listing the categories once and searching them until found. Then 1 write, or none when nothing changes; a deletion reads 2 (more in diff mode, to show the
-    context) and writes 1."
+    listing the categories once and searching them until found. Then 1 write, or none when nothing changes.
+    A deletion reads 2 (more in diff mode, to show the context) and writes 1."
 options:
   idnumber:
     description:
