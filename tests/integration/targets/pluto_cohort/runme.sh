@@ -39,5 +39,5 @@ grep -qx -- '+visible: false' "$OUT/audit.txt"
 grep -qx -- '+++ after: cohort aud-old (id [0-9]*, deleted)' "$OUT/audit.txt"
 grep -qx -- '-idnumber: aud-old' "$OUT/audit.txt"
 # The unchanged cohort prints no diff at all; the recap counts the one task as changed.
-! grep -q 'cohort aud-same' "$OUT/audit.txt"
+if grep -q 'cohort aud-same' "$OUT/audit.txt"; then echo "the unchanged cohort printed a diff" >&2; exit 1; fi
 grep -Eq 'localhost +: ok=[0-9]+ +changed=1 +unreachable=0 +failed=0' "$OUT/audit.txt"
