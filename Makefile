@@ -6,9 +6,13 @@ STAMP := $(VENV)/.requirements-stamp
 
 .PHONY: help venv test test-matrix test-sanity test-units test-integration lint demo bench build clean
 
-# ansible-core releases the collection claims (meta/runtime.yml) that install on Python 3.11.
-# `make test` runs the newest (.venv) and the oldest (.venv-2.16); `make test-matrix` runs each one.
-CORE_MATRIX := 2.16 2.17 2.18 2.19
+# ansible-core releases the collection claims (meta/runtime.yml): `make test` runs 2.19 (.venv, Python 3.11) and
+# the oldest (.venv-2.16); `make test-matrix` runs units, integration and the tarball on each, in .venv-X.Y.
+# 2.20 and later need Python 3.12 on the controller: pyenv's 3.12, or python3.12 on PATH (PYTHON_3_12=... to choose).
+CORE_MATRIX := 2.16 2.17 2.18 2.19 2.20 2.21
+CORE_NEEDS_3_12 := 2.20 2.21
+PYTHON_3_12 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12.*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
+core_python = $(if $(filter $(1),$(CORE_NEEDS_3_12)),$(or $(PYTHON_3_12),$(error ansible-core $(1) needs Python 3.12: set PYTHON_3_12)),$(PYTHON))
 
 help:
 	@echo "make demo   start two simulated sites, provision them with the role, audit them in check mode"
@@ -16,7 +20,7 @@ help:
 	@echo "            installed and run, ansible-doc and antsibull-docs, the changelog, the EE build context,"
 	@echo "            and units + integration on the oldest claimed ansible-core"
 	@echo "make bench  benchmarks (not part of make test)"
-	@echo "make test-matrix  units, integration and the tarball install on every claimed ansible-core ($(CORE_MATRIX))"
+	@echo "make test-matrix  units, integration and the tarball on every claimed ansible-core ($(CORE_MATRIX))"
 	@echo "make build  the collection tarball in dist/ (what Galaxy and Automation Hub get)"
 
 $(STAMP): .ci/requirements.txt requirements.txt
@@ -36,7 +40,7 @@ lint: test-lint
 
 # One venv per ansible-core release of the matrix: .venv-X.Y from .ci/requirements-X.Y.txt.
 .venv-%/.requirements-stamp: .ci/requirements-%.txt requirements.txt
-	@test -x .venv-$*/bin/python || $(PYTHON) -m venv .venv-$*
+	@test -x .venv-$*/bin/python || $(call core_python,$*) -m venv .venv-$*
 	.venv-$*/bin/python -m pip install -q --disable-pip-version-check -r .ci/requirements-$*.txt -r requirements.txt
 	@touch $@
 

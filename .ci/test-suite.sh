@@ -3,7 +3,7 @@
 #   bash .ci/test-suite.sh                     all stages of `make test`
 #   bash .ci/test-suite.sh units integration   only the named stages
 # Stages in `make test`: lint sanity units integration galaxy docs changelog ee core-2.16
-# Only when named: core-2.17 core-2.18 core-2.19 (`make test-matrix` names every core-X.Y).
+# Only when named: core-2.17 ... core-2.21 (`make test-matrix` names every core-X.Y of the Makefile's CORE_MATRIX).
 # core-X.Y runs units, integration and galaxy with ansible-core X.Y (in .venv-X.Y, made by make).
 set -uo pipefail
 
@@ -211,6 +211,8 @@ stage core-2.16   core_matrix 2.16
 run_stage core-2.17 no core_matrix 2.17
 run_stage core-2.18 no core_matrix 2.18
 run_stage core-2.19 no core_matrix 2.19
+run_stage core-2.20 no core_matrix 2.20
+run_stage core-2.21 no core_matrix 2.21
 [ -f tests/extra-stages.sh ] && . tests/extra-stages.sh
 
 mkdir -p "$JUNIT_DIR" && cp -r "$COLL/tests/output/junit/." "$JUNIT_DIR/" 2>/dev/null
