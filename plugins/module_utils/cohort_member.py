@@ -26,6 +26,7 @@ NAMES_SHOWN = 100
 
 EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+$")
 VANISHED_USER = re.compile(r"\buser id=(\d+) not exists")
+VANISHED_COHORT = re.compile(r"\bcohort id=(\d+) not exists")
 VIEW_USERS_HINT = ("if they do exist, the token's user lacks the right to view users (for example "
                    "moodle/user:viewdetails): the site then answers a lookup with no users at all")
 
@@ -93,6 +94,8 @@ class Outcome(object):
         # The site's warnings of the add requests not yet accounted for (see account_add_warnings).
         self.add_warnings = []
         self.unexpected_warnings = []
+        # Someone else deleted the cohort after it was read (its memberships went with it).
+        self.cohort_vanished = False
 
     def named(self, user_ids):
         return sort_names(self.names.get(u, u if self.user_field == "id" else "id=%d" % u) for u in user_ids)
@@ -246,6 +249,9 @@ def apply_changes(client, cohort_id, to_add, to_remove, batch_size, outcome):
         outcome.removed.update(to_remove)
     except PlutoError as error:
         account_add_warnings(outcome)
+        if outcome.cohort_vanished or error.errorcode == "invalidrecord":
+            # The site's answer for a cohort id it does not hold (an unknown user id is invaliduser).
+            raise_vanished(outcome, error.errorcode)
         message = error.message
         if outcome.unexpected_warnings:
             message += "; earlier additions were answered with warnings: " + "; ".join(outcome.unexpected_warnings)
@@ -254,6 +260,10 @@ def apply_changes(client, cohort_id, to_add, to_remove, batch_size, outcome):
                 (outcome.added, to_add, "additions (listed in added)"),
                 (outcome.removed, to_remove, "removals (listed in removed)")) if planned]
             message += "; applied before the failure: %s; run the task again to finish" % " and ".join(applied)
+        elif error.errorcode is None:
+            # No error answer from the site (an answer lost, or not understood: XML, an HTML page): the failed
+            # request may have been applied.
+            message += "; the site may have applied the failed request: run the task again, it finds what was applied"
         else:
             message += "; nothing was changed"
         raise PlutoError(message, errorcode=error.errorcode, result=outcome.result())
@@ -293,6 +303,9 @@ def account_add_warnings(outcome):
         match = VANISHED_USER.search(message)
         if code == "3":
             continue
+        if code == "2" and VANISHED_COHORT.search(message):
+            outcome.cohort_vanished = True
+            continue
         if code == "2" and match and int(match.group(1)) in outcome.added:
             vanished.append(int(match.group(1)))
         else:
@@ -306,6 +319,8 @@ def account_add_warnings(outcome):
 def check_add_warnings(outcome, policy):
     """After every write: fail on unexpected warnings; users that vanished go through missing_users."""
     vanished = account_add_warnings(outcome)
+    if outcome.cohort_vanished:
+        raise_vanished(outcome, None)
     if outcome.unexpected_warnings:
         raise PlutoError("the site answered the additions with warnings this module does not expect: %s; the other "
                          "changes were applied" % "; ".join(outcome.unexpected_warnings), result=outcome.result())
@@ -315,6 +330,15 @@ def check_add_warnings(outcome, policy):
         if policy == "fail":
             raise PlutoError(text + "; the other changes were applied", result=outcome.result())
         outcome.warnings.append(text)
+
+
+def raise_vanished(outcome, errorcode):
+    """Someone else deleted the cohort while the task ran: nothing the task did remains (the members went with it)."""
+    outcome.added.clear()
+    outcome.removed.clear()
+    raise PlutoError("cohort %r (id %s) was deleted from the site while this task ran, so no member was added or removed; "
+                     "create it again (pluto.lms.pluto_cohort) and run the task again"
+                     % (outcome.cohort.get("idnumber"), outcome.cohort["id"]), errorcode=errorcode, result=outcome.result())
 
 
 def membership_diff(cohort, before_count, after_count, added, removed):
