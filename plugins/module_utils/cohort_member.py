@@ -294,8 +294,9 @@ def add_members(client, cohort_id, user_ids, batch_size, outcome):
 
 def account_add_warnings(outcome):
     """Sort the add requests' warnings: "already a member" is fine (someone else added the user);
-    "user id=N not exists" (deleted since the lookup) makes N missing, not added; others are kept
-    in outcome.unexpected_warnings. Returns the user ids that vanished."""
+    "user id=N not exists" (deleted since the lookup) makes N missing, not added; "cohort id=N not
+    exists" marks the cohort deleted; others are kept in outcome.unexpected_warnings. Returns the
+    user ids that vanished."""
     vanished = []
     for warning in outcome.add_warnings:
         code = str(warning.get("warningcode"))
@@ -336,9 +337,11 @@ def raise_vanished(outcome, errorcode):
     """Someone else deleted the cohort while the task ran: nothing the task did remains (the members went with it)."""
     outcome.added.clear()
     outcome.removed.clear()
+    result = outcome.result()
+    result.pop("member_count")
     raise PlutoError("cohort %r (id %s) was deleted from the site while this task ran, so no member was added or removed; "
                      "create it again (pluto.lms.pluto_cohort) and run the task again"
-                     % (outcome.cohort.get("idnumber"), outcome.cohort["id"]), errorcode=errorcode, result=outcome.result())
+                     % (outcome.cohort.get("idnumber"), outcome.cohort["id"]), errorcode=errorcode, result=result)
 
 
 def membership_diff(cohort, before_count, after_count, added, removed):
