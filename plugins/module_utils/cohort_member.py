@@ -177,12 +177,11 @@ def resolve_users(client, user_field, keys):
             for lower, ids in match_users(lookup(client, "email", lowered), "email", lowered).items():
                 for key in retry[lower]:
                     found[key] = ids
-    ambiguous = sorted((key, ids) for key, ids in found.items() if len(ids) > 1)
+    ambiguous = ["%s (user ids %s)" % (key, ", ".join(str(i) for i in ids)) for key, ids in sorted(found.items()) if len(ids) > 1]
     if ambiguous:
         raise PlutoError("%d listed %s value(s) match more than one site user, so the member cannot be chosen: %s; "
                          "list those users by username or id instead; nothing was changed"
-                         % (len(ambiguous), user_field, "; ".join("%s (user ids %s)" % (key, ", ".join(str(i) for i in ids))
-                                                                 for key, ids in ambiguous)))
+                         % (len(ambiguous), user_field, "; ".join(ambiguous)))
     listed = dict((key, ids[0]) for key, ids in found.items())
     return listed, [key for key in keys if key not in listed]
 

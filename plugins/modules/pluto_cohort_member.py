@@ -106,7 +106,7 @@ seealso:
   - module: pluto.lms.pluto_cohort
   - module: pluto.lms.pluto_cohort_info
 author:
-  - pluto.lms maintainers
+  - pluto.lms maintainers (@pluto-lms)
 """
 
 EXAMPLES = r"""

@@ -162,8 +162,8 @@ def test_two_spellings_of_one_email_are_one_member(site):
 
 def test_lookups_are_chunked_by_a_thousand(site, simulator_factory):
     big = simulator_factory("--token", TOKEN, seed_users=2500)
-    big.call("core_cohort_create_cohorts", {"cohorts": [{"categorytype": {"type": "system", "value": ""},
-                                                          "name": "Big", "idnumber": "big"}]}, token=TOKEN)
+    cohort = {"categorytype": {"type": "system", "value": ""}, "name": "Big", "idnumber": "big"}
+    big.call("core_cohort_create_cohorts", {"cohorts": [cohort]}, token=TOKEN)
     big.reset_log()
     result = run(big, cohort="big", users=users(1, 2500), batch_size=500)
     assert result["member_count"] == 2500
