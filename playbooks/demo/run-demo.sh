@@ -47,7 +47,7 @@ export ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false
 # start_simulator NAME TOKEN: start one tenant's simulator on a free port; sets <NAME>_PLUTO_URL.
 start_simulator() {
     local name="$1" token="$2" ready="$WORK/$1.url" waited=0
-    (cd "$ROOT" && exec "$PYTHON" -m tests.simulator --port 0 --ready-file "$ready" --seed-users 40 \
+    (cd "$ROOT" && exec "$PYTHON" -m tests.simulator --exit-with-parent --port 0 --ready-file "$ready" --seed-users 40 \
         --token "$token:manager") >"$WORK/$name.log" 2>&1 &
     SIM_PIDS+=("$!")
     until [ -s "$ready" ]; do

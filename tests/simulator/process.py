@@ -119,7 +119,7 @@ class SimulatorProcess:
         if self.process is not None:
             raise SimulatorError('already started')
         self._stderr = tempfile.TemporaryFile()  # pylint: disable=consider-using-with
-        command = [sys.executable, '-m', 'tests.simulator'] + self.args
+        command = [sys.executable, '-m', 'tests.simulator', '--exit-with-parent'] + self.args
         env = dict(os.environ if self.env is None else self.env)
         env['PYTHONPATH'] = REPO_ROOT + (os.pathsep + env['PYTHONPATH'] if env.get('PYTHONPATH') else '')
         env.setdefault('PYTHONDONTWRITEBYTECODE', '1')

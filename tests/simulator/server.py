@@ -214,6 +214,8 @@ class Handler(BaseHTTPRequestHandler):
     """HTTP plumbing: routes, body reading, faults and answers."""
 
     protocol_version = 'HTTP/1.1'
+    # Without TCP_NODELAY a kept-alive client waits ~40 ms (delayed ACK) for every answer.
+    disable_nagle_algorithm = True
     server_version = 'Apache'
     sys_version = ''
     timeout = 300
@@ -460,6 +462,8 @@ def build_parser():
     parser.add_argument('--ready-file', help='write the base URL here once listening')
     parser.add_argument('--pid-file', help='write the process id here')
     parser.add_argument('--verbose', action='store_true', help='log HTTP requests to stderr')
+    parser.add_argument('--exit-with-parent', action='store_true',
+                        help='stop when the process that started the simulator is gone (for tests and scripts)')
     parser.add_argument('--tls-cert', help='serve HTTPS with this PEM certificate (chain)')
     parser.add_argument('--tls-key', help='the PEM private key of --tls-cert (default: in the --tls-cert file)')
     return parser
@@ -510,8 +514,10 @@ def main(argv=None):
         _write_atomically(args.ready_file, url + '\n')
     sys.stdout.write('listening on %s\n' % url)
     sys.stdout.flush()
+    parent = os.getppid()
     while not stop.wait(0.5):
-        pass
+        if args.exit_with_parent and os.getppid() != parent:
+            break
     sim.stopping.set()
     server.shutdown()
     server.server_close()

@@ -28,7 +28,7 @@ sim_start() {
     local var="$1"
     shift
     local ready="$SIM_DIR/$var.url"
-    (cd "$COLLECTION_ROOT" && exec "$SIM_PYTHON" -m tests.simulator --port 0 --ready-file "$ready" "$@") \
+    (cd "$COLLECTION_ROOT" && exec "$SIM_PYTHON" -m tests.simulator --exit-with-parent --port 0 --ready-file "$ready" "$@") \
         >"$SIM_DIR/$var.log" 2>&1 &
     SIM_PIDS+=("$!")
     local waited=0
