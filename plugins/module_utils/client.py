@@ -191,6 +191,10 @@ class PlutoClient(object):
         if not token or not str(token).strip():
             raise PlutoError("token is empty: give the site's web-service token (option token or PLUTO_TOKEN)")
         self._token = str(token)
+        self._token_pattern = re.compile(r"(?<![A-Za-z0-9])%s(?![A-Za-z0-9])" % re.escape(self._token))
+        if len(self._token) >= 8 and self._token in self.endpoint:
+            # Web servers and proxies log URLs: a token in one would end up in their logs.
+            raise PlutoError("url contains the token: give the site's base URL as url and the token only as token")
         self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
         # requests refuses a timeout of 0 with an exception of its own; a negative retries would be ignored.
         if timeout is None or timeout <= 0:
@@ -216,7 +220,8 @@ class PlutoClient(object):
     # ---- the one choke point ---------------------------------------------------------
 
     def redact(self, text):
-        return str(text).replace(self._token, "********") if self._token else str(text)
+        """Mask the token wherever it stands as a word of its own (a short token inside a word is left)."""
+        return self._token_pattern.sub("********", str(text))
 
     def call(self, wsfunction, args=None, raw=False, resend_always=None):
         """Call one web-service function and return its decoded answer (None for `null`)."""
