@@ -17,9 +17,9 @@ import re
 
 # A string printed without quotes: starts with a letter or digit and holds no character that
 # could make two different values print alike or read as something else (a number, a bool).
-_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.,/()@+'-]*$")
+_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.,/()@+'-]*\Z")
 _NOT_PLAIN_WORDS = frozenset(["true", "false", "null", "yes", "no", "on", "off", "~"])
-_NUMBER = re.compile(r"^[-+]?[0-9][0-9_.eE+-]*$")
+_NUMBER = re.compile(r"^[-+]?[0-9][0-9_.eE+-]*\Z")
 
 
 def render_scalar(value):

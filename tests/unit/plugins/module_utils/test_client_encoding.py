@@ -105,3 +105,10 @@ def test_one_line_and_capability_hints():
     assert capability_hint("Sorry (View site-wide cohorts).") == "moodle/cohort:view"
     assert capability_hint("Sorry (Create, delete and move cohorts).") == "moodle/cohort:manage"
     assert capability_hint("something else") is None
+
+
+def test_the_token_is_masked_as_a_word_and_other_words_are_left_whole():
+    client = PlutoClient("https://lms.example.edu", "ro")
+    assert client.redact("errorcode ro, wstoken=ro") == "errorcode ********, wstoken=********"
+    client = PlutoClient("https://lms.example.edu", "0123456789abcdef")
+    assert client.redact("token 0123456789abcdef.") == "token ********."

@@ -162,3 +162,8 @@ def test_fields_render_one_line_each_with_blocks_and_sub_keys():
                                          ("", None), ("1", 1), ("a\nb", "a\\nb")])
 def test_different_values_never_render_alike(left, right):
     assert render_fields([("k", left)]) != render_fields([("k", right)])
+
+
+def test_a_trailing_newline_never_prints_like_the_value_without_it():
+    from ansible_collections.pluto.lms.plugins.module_utils import readable_diff
+    assert readable_diff.render_scalar("x") != readable_diff.render_scalar("x\n")
