@@ -197,7 +197,7 @@ core_matrix() {
 
 # ---- the stages ------------------------------------------------------------------------------
 
-ansible --version | head -1
+ansible --version | sed -n 1p
 stage lint        ansible-lint --offline
 stage sanity      ansible-test sanity --python "$PYV" --color no
 stage units       ansible-test units --python "$PYV" --requirements --color no
