@@ -17,7 +17,6 @@ import re
 
 from ansible_collections.pluto.lms.plugins.module_utils.client import PlutoError
 
-USER_FIELDS = ("username", "email", "idnumber", "id")
 # An add item is 4 form fields, a remove item 2: 500 members keep a request at 2,003 fields,
 # far below PHP's max_input_vars (5,000, the least a Moodle 4.x site accepts).
 MAX_BATCH_SIZE = 500
@@ -59,6 +58,7 @@ def logic(params, client, check_mode, diff):
                          "all %d members; nothing was changed; %s"
                          % (len(keys), user_field, len(members), VIEW_USERS_HINT), result={"missing": missing})
 
+    # {user id: name in the task's terms}; a user listed twice (two spellings of an email) keeps the first.
     names = dict((user_id, key) for key, user_id in sorted(listed.items(), reverse=True))
     listed_ids = set(names)
     if state == "present":
