@@ -1,0 +1,821 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pluto.lms maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""`make bench`: pluto.lms against what users do today (a uri loop) and against the floor.
+
+Every case runs the real ansible-playbook against the simulator (tests/simulator) over
+loopback HTTP with a simulated network latency, several times, and reports the median.
+Request and write counts come from the simulator's request log; peak memory is the largest
+resident set of any process of the ansible-playbook run (os.wait4's ru_maxrss, which covers
+the forked worker that runs the action plugin and any module process under it).
+
+Writes benchmarks/results/{results.md,results.json,time_vs_n.png}, prints every target as
+met or NOT MET, and (full runs only) refreshes the block between <!-- bench:start --> and
+<!-- bench:end --> in README.md.
+
+Options (argv, or the environment variable in brackets):
+  --reps N          repetitions a case (BENCH_REPS, default 3)
+  --scale-reps N    repetitions of the largest scale case, 50,000 members (BENCH_SCALE_REPS, default 1)
+  --quick           tiny sizes, one repetition: checks the harness in about a minute (BENCH_QUICK=1)
+  --only A,B        only these groups: noop,member,floor,uri,loop,scale,role,audit,module_process (BENCH_ONLY)
+  --out DIR         where results go (BENCH_OUT, default benchmarks/results)
+  --no-plot         skip the PNG (and the matplotlib install)
+  --collection DIR  measure another checkout of pluto.lms (BENCH_COLLECTION), for before/after comparisons
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from benchmarks import report  # noqa: E402 pylint: disable=wrong-import-position
+from tests.simulator.process import start_simulator  # noqa: E402 pylint: disable=wrong-import-position
+
+PLAYBOOKS = os.path.join(ROOT, "benchmarks", "playbooks")
+GROUPS = ("noop", "member", "floor", "uri", "loop", "scale", "role", "audit", "module_process")
+TOKEN = "bench-token"
+REST = "/webservice/rest/server.php"
+# A kept-alive request slower than this at zero latency means the simulator stalls on Nagle's algorithm.
+KEEPALIVE_STALL_MS = 25.0
+# Users a simulated tenant holds; the tenant inventory puts 200 of them in cohorts.
+TENANT_USERS = 200
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+class BenchError(Exception):
+    pass
+
+
+def env_int(name, default):
+    value = os.environ.get(name, "")
+    return int(value) if value.strip() else default
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description="pluto.lms benchmarks (make bench)")
+    parser.add_argument("--reps", type=int, default=env_int("BENCH_REPS", 3))
+    parser.add_argument("--scale-reps", type=int, default=env_int("BENCH_SCALE_REPS", 1))
+    parser.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK", "") in ("1", "true", "yes"))
+    parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""))
+    parser.add_argument("--out", default=os.environ.get("BENCH_OUT", os.path.join(ROOT, "benchmarks", "results")))
+    parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument("--collection", default=os.environ.get("BENCH_COLLECTION", ROOT),
+                        help="the pluto.lms checkout to measure (default this one), for before/after comparisons")
+    args = parser.parse_args(argv)
+    args.only = [g.strip() for g in args.only.split(",") if g.strip()]
+    unknown = sorted(set(args.only) - set(GROUPS))
+    if unknown:
+        parser.error("unknown group(s) %s; choose from %s" % (", ".join(unknown), ", ".join(GROUPS)))
+    if args.quick:
+        args.sizes, args.scale_sizes, args.uri_n = (20, 100, 400), (200, 1000, 3000), 10
+        args.tenants, args.forks, args.loop_items = 3, 2, 5
+        args.reps, args.scale_reps = 1, 1
+    else:
+        args.sizes, args.scale_sizes, args.uri_n = (100, 1000, 10000), (1000, 10000, 50000), 100
+        args.tenants, args.forks, args.loop_items = 20, 5, 30
+    args.latency_ms = 20
+    return args
+
+
+def lookup_chunk(collection):
+    """The client's users-per-lookup chunk (the rerun target depends on it)."""
+    with open(os.path.join(collection, "plugins", "module_utils", "client.py")) as handle:
+        found = re.search(r"^USER_LOOKUP_CHUNK\s*=\s*(\d+)", handle.read(), re.M)
+    return int(found.group(1)) if found else 1000
+
+
+class Site(object):
+    """A simulator, and direct web-service calls to it (setup and the floor, never timed with Ansible)."""
+
+    def __init__(self, harness, name, latency_ms, seed_users):
+        self.name = name
+        self.latency_ms = latency_ms
+        self.seed_users = seed_users
+        self.sim = start_simulator(token=TOKEN, seed_users=seed_users, latency_ms=latency_ms)
+        harness.sites.append(self)
+        self.url = self.sim.url.rstrip("/")
+        self.session = requests.Session()
+
+    def call(self, wsfunction, fields=(), session=None):
+        data = [("wstoken", TOKEN), ("wsfunction", wsfunction), ("moodlewsrestformat", "json")] + list(fields)
+        answer = (session or self.session).post(self.url + REST, data=data, timeout=300)
+        answer.raise_for_status()
+        body = answer.json()
+        if isinstance(body, dict) and "exception" in body:
+            raise BenchError("%s on %s failed: %s" % (wsfunction, self.name, body))
+        return body
+
+    def usernames(self, count):
+        return seed_usernames(self, count)
+
+    def create_cohort(self, idnumber):
+        created = self.call("core_cohort_create_cohorts", [
+            ("cohorts[0][categorytype][type]", "system"), ("cohorts[0][categorytype][value]", ""),
+            ("cohorts[0][name]", idnumber), ("cohorts[0][idnumber]", idnumber)])
+        return int(created[0]["id"])
+
+    def member_count(self, cohort_id):
+        answer = self.call("core_cohort_get_cohort_members", [("cohortids[0]", str(cohort_id))])
+        return len(answer[0]["userids"]) if answer else 0
+
+    def reset_log(self):
+        self.sim.reset_log()
+
+    def counts(self):
+        log = self.sim.requests()
+        writes = sum(1 for r in log if r.get("write"))
+        return {"requests": len(log), "reads": len(log) - writes, "writes": writes}
+
+    def stop(self):
+        self.session.close()
+        self.sim.stop()
+
+
+def seed_usernames(site, count):
+    """The first `count` users the simulator seeded (--seed-users names them u00001, u00002, ...)."""
+    if count > site.seed_users:
+        raise BenchError("%s holds %d users, %d needed" % (site.name, site.seed_users, count))
+    width = max(5, len(str(site.seed_users)))
+    names = ["u%0*d" % (width, number) for number in range(1, count + 1)]
+    if names:
+        ends = sorted(set([names[0], names[-1]]))
+        found = site.call("core_user_get_users_by_field", [("field", "username")] + [
+            ("values[%d]" % i, name) for i, name in enumerate(ends)])
+        if len(found) != len(ends):
+            raise BenchError("%s does not name its seeded users as expected (%s)" % (site.name, ", ".join(ends)))
+    return names
+
+
+def floor_add(site, cohort_id, usernames, lookup):
+    """The least work a site needs to add these users: resolve them, then add them in chunks of 500."""
+    session = requests.Session()
+    try:
+        started = time.perf_counter()
+        ids = []
+        for start in range(0, len(usernames), lookup):
+            chunk = usernames[start:start + lookup]
+            fields = [("field", "username")] + [("values[%d]" % i, u) for i, u in enumerate(chunk)]
+            ids.extend(int(u["id"]) for u in site.call("core_user_get_users_by_field", fields, session))
+        for start in range(0, len(ids), report.ADD_CHUNK):
+            fields = []
+            for i, user_id in enumerate(ids[start:start + report.ADD_CHUNK]):
+                fields += [("members[%d][cohorttype][type]" % i, "id"), ("members[%d][cohorttype][value]" % i, str(cohort_id)),
+                           ("members[%d][usertype][type]" % i, "id"), ("members[%d][usertype][value]" % i, str(user_id))]
+            site.call("core_cohort_add_cohort_members", fields, session)
+        return time.perf_counter() - started
+    finally:
+        session.close()
+
+
+def probe_keepalive(sim, calls=6):
+    """Median milliseconds of a site-info request on a kept-alive connection (the first call opens it)."""
+    session = requests.Session()
+    times = []
+    try:
+        for _call in range(calls):
+            started = time.perf_counter()
+            session.post(sim.url + REST, data=[("wstoken", TOKEN), ("wsfunction", "core_webservice_get_site_info"),
+                                               ("moodlewsrestformat", "json")], timeout=30).raise_for_status()
+            times.append((time.perf_counter() - started) * 1000.0)
+    finally:
+        session.close()
+    return report.median(times[1:])
+
+
+class Harness(object):
+    """Owns every process it starts; close() stops them all, also on Ctrl-C."""
+
+    def __init__(self, args):
+        self.args = args
+        self.tmp = tempfile.mkdtemp(prefix="pluto-bench-")
+        tree = os.path.join(self.tmp, "collections")
+        os.makedirs(os.path.join(tree, "ansible_collections", "pluto"))
+        os.symlink(os.path.abspath(args.collection), os.path.join(tree, "ansible_collections", "pluto", "lms"))
+        self.sites = []
+        self.live = set()
+        self.probe = {}
+        self.rows = []
+        self.lookup = lookup_chunk(args.collection)
+        self.counter = 0
+        bindir = os.path.dirname(sys.executable)
+        self.ansible_playbook = os.path.join(bindir, "ansible-playbook")
+        if not os.path.exists(self.ansible_playbook):
+            self.ansible_playbook = shutil.which("ansible-playbook") or "ansible-playbook"
+        self.env = dict((k, v) for k, v in os.environ.items()
+                        if not k.startswith(("ANSIBLE_", "PLUTO_")))
+        self.env.update({
+            "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
+            "ANSIBLE_COLLECTIONS_PATH": tree,
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_LOCALHOST_WARNING": "0",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+        })
+
+    # ---- processes --------------------------------------------------------------------
+
+    def close(self):
+        for proc in list(self.live):
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except OSError:
+                pass
+        deadline = time.time() + 10
+        for proc in list(self.live):
+            try:
+                proc.wait(max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                proc.wait()
+            self.live.discard(proc)
+        while self.sites:
+            site = self.sites.pop()
+            try:
+                site.stop()
+            except Exception as error:  # pylint: disable=broad-except
+                print("could not stop simulator %s: %s" % (site.name, error), file=sys.stderr)
+        shutil.rmtree(self.tmp, True)
+
+    def probe_simulator(self):
+        """How long the simulator takes to answer a tiny request on a kept-alive connection, at zero latency.
+
+        Every request of every case pays it: a stall here (such as Nagle's algorithm against delayed
+        ACKs, 40 ms a request) would be the simulator's cost, not the collection's.
+        """
+        sim = start_simulator(token=TOKEN, seed_users=1, latency_ms=0)
+        try:
+            self.probe = {"keepalive_ms": round(probe_keepalive(sim), 1)}
+        finally:
+            sim.stop()
+        if self.probe["keepalive_ms"] >= KEEPALIVE_STALL_MS:
+            print("WARNING: the simulator takes %.0f ms to answer a tiny request on a kept-alive connection at zero "
+                  "latency; every request below pays it, so the results overstate the collection's cost"
+                  % self.probe["keepalive_ms"], flush=True)
+
+    def site(self, name, latency_ms, seed_users):
+        return Site(self, name, latency_ms, seed_users)
+
+    def stop_site(self, site):
+        self.sites.remove(site)
+        site.stop()
+
+    def write_vars(self, variables):
+        self.counter += 1
+        path = os.path.join(self.tmp, "vars-%d.json" % self.counter)
+        with open(path, "w") as handle:
+            json.dump(variables, handle)
+        return path
+
+    def playbook(self, name, variables=None, check=False, inventory=None, forks=None, env=None):
+        """Run one ansible-playbook; return (wall seconds, peak RSS in MB of its largest process)."""
+        self.counter += 1
+        log = os.path.join(self.tmp, "run-%d.log" % self.counter)
+        path = name if os.path.isabs(name) else os.path.join(PLAYBOOKS, name)
+        cmd = [self.ansible_playbook, path]
+        if variables:
+            cmd += ["-e", "@" + self.write_vars(variables)]
+        if inventory:
+            cmd += ["-i", inventory]
+        if forks:
+            cmd += ["--forks", str(forks)]
+        if check:
+            cmd += ["--check"]
+        run_env = dict(self.env)
+        run_env.update(env or {})
+        with open(log, "wb") as out:
+            started = time.perf_counter()
+            proc = subprocess.Popen(cmd, cwd=self.tmp, env=run_env, stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            self.live.add(proc)
+            # wait4 gives the rusage of this run alone: ru_maxrss is the largest resident set of
+            # ansible-playbook or any descendant it waited for (the worker running the action plugin).
+            _pid, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - started
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            self.live.discard(proc)
+        if proc.returncode != 0:
+            with open(log) as handle:
+                tail = handle.read()[-3000:]
+            raise BenchError("ansible-playbook %s exited %d:\n%s" % (os.path.basename(path), proc.returncode, tail))
+        return wall, usage.ru_maxrss / 1024.0
+
+    # ---- bookkeeping ------------------------------------------------------------------
+
+    def record(self, case, n, latency_ms, samples, counts=None, rss=None, note="", label=None, error=None):
+        row = {"id": report.row_id(case, n), "case": case, "label": label or case, "n": n, "latency_ms": latency_ms,
+               "samples": [round(s, 4) for s in samples], "wall_s": report.median(samples),
+               "peak_rss_mb": max(rss) if rss else None, "note": note, "ok": error is None and bool(samples)}
+        row.update(counts or {"requests": None, "reads": None, "writes": None})
+        if error is not None:
+            row["error"] = str(error)[-2000:]
+        self.rows = [r for r in self.rows if r["id"] != row["id"]] + [row]
+        if error is not None:
+            print("  %-34s FAILED: %s" % (row["id"], str(error).splitlines()[0]), flush=True)
+        else:
+            print("  %-34s %s  [%s]  %s reads, %s writes%s" % (
+                row["id"], _secs(row["wall_s"]), ", ".join(_secs(s) for s in samples), row["reads"], row["writes"],
+                "" if row["peak_rss_mb"] is None else ", peak RSS %.0f MB" % row["peak_rss_mb"]), flush=True)
+        return row
+
+
+def _secs(value):
+    return "-" if value is None else "%.2fs" % value
+
+
+def same_counts(seen, counts, what):
+    """Every repetition must send the same requests; say so loudly when they do not."""
+    if seen is not None and seen != counts:
+        print("  note: %s sent %s on one run and %s on another" % (what, seen, counts), flush=True)
+    return counts
+
+
+def cohort_vars(site, cohort, usernames, **extra):
+    variables = {"pluto_url": site.url, "pluto_token": TOKEN, "bench_cohort": cohort, "bench_usernames": usernames}
+    variables.update(extra)
+    return variables
+
+
+# ---- the cases -------------------------------------------------------------------------
+
+def case_noop(h):
+    samples, rss = [], []
+    for _rep in range(h.args.reps):
+        wall, peak = h.playbook("noop.yml")
+        samples.append(wall)
+        rss.append(peak)
+    h.record("noop", None, 0, samples, {"requests": 0, "reads": 0, "writes": 0}, rss,
+             note="ansible-playbook with one debug task", label="one no-op task")
+
+
+def case_member(h, site, n, want_floor=True, want_member=True):
+    """Check mode, add, idempotent rerun (and the floor) for N members, on a fresh empty cohort each repetition."""
+    users = site.usernames(n)
+    cases = ("member_check", "member_add", "member_rerun", "floor_add")
+    results = dict((c, {"samples": [], "rss": [], "counts": None}) for c in cases)
+    errors = {}
+    for rep in range(h.args.reps):
+        if want_member and not errors:
+            try:
+                cohort = "bench-%d-%d" % (n, rep)
+                cohort_id = site.create_cohort(cohort)
+                variables = cohort_vars(site, cohort, users)
+                for case, check in (("member_check", True), ("member_add", False), ("member_rerun", False)):
+                    site.reset_log()
+                    wall, peak = h.playbook("member_add.yml", variables, check=check)
+                    item = results[case]
+                    item["samples"].append(wall)
+                    item["rss"].append(peak)
+                    item["counts"] = same_counts(item["counts"], site.counts(), "%s/%d" % (case, n))
+                    held = site.member_count(cohort_id)
+                    if held != (0 if check else n):
+                        raise BenchError("%s/%d: the cohort holds %d members afterwards, expected %d"
+                                         % (case, n, held, 0 if check else n))
+            except BenchError as error:
+                errors["member"] = error
+        if want_floor:
+            cohort_id = site.create_cohort("bench-floor-%d-%d" % (n, rep))
+            site.reset_log()
+            results["floor_add"]["samples"].append(floor_add(site, cohort_id, users, h.lookup))
+            results["floor_add"]["counts"] = site.counts()
+            if site.member_count(cohort_id) != n:
+                raise BenchError("floor_add/%d: the cohort does not hold %d members" % (n, n))
+    labels = {"member_check": "pluto_cohort_member --check, empty cohort", "member_add": "pluto_cohort_member add",
+              "member_rerun": "pluto_cohort_member rerun (no change)", "floor_add": "floor: the requests alone"}
+    for case in ("member_check", "member_add", "member_rerun"):
+        if want_member:
+            item = results[case]
+            h.record(case, n, site.latency_ms, item["samples"], item["counts"], item["rss"], label=labels[case],
+                     error=errors.get("member"))
+    if want_floor:
+        item = results["floor_add"]
+        h.record("floor_requests", n, site.latency_ms, item["samples"], item["counts"],
+                 note="requests sent directly: %d lookups + %d adds" % (
+                     math.ceil(n / float(h.lookup)), report.add_writes(n)), label=labels["floor_add"])
+
+
+def combine_floor(h):
+    """floor_add/N = one no-op ansible-playbook run + the requests alone."""
+    by_id = report.index_rows(h.rows)
+    noop = by_id.get("noop")
+    for row in list(h.rows):
+        if row["case"] != "floor_requests" or not row["ok"] or noop is None or not noop["ok"]:
+            continue
+        samples = [noop["wall_s"] + s for s in row["samples"]]
+        h.record("floor_add", row["n"], row["latency_ms"], samples,
+                 dict((k, row[k]) for k in ("requests", "reads", "writes")),
+                 note="median no-op run (%.2f s) + requests alone" % noop["wall_s"], label="floor: no-op task + requests")
+
+
+def case_uri(h, site):
+    n = h.args.uri_n
+    users = site.usernames(n)
+    samples, rss, counts = [], [], None
+    try:
+        for rep in range(h.args.reps):
+            cohort = "bench-uri-%d" % rep
+            cohort_id = site.create_cohort(cohort)
+            site.reset_log()
+            wall, peak = h.playbook("uri_loop.yml", cohort_vars(site, cohort, users))
+            samples.append(wall)
+            rss.append(peak)
+            counts = site.counts()
+            if site.member_count(cohort_id) != n:
+                raise BenchError("uri_loop/%d: the cohort does not hold %d members" % (n, n))
+        h.record("uri_loop", n, site.latency_ms, samples, counts, rss, label="ansible.builtin.uri loop",
+                 note="one request a member")
+    except BenchError as error:
+        h.record("uri_loop", n, site.latency_ms, samples, counts, rss, label="ansible.builtin.uri loop", error=error)
+
+
+def case_loop(h, site, module_process=True):
+    """An unchanged cohort task against a debug task, in the same loop."""
+    k = h.args.loop_items
+    users = site.usernames(10)
+    cohort = "bench-loop-%d" % site.latency_ms
+    cohort_id = site.create_cohort(cohort)
+    variables = cohort_vars(site, cohort, users, bench_loop_items=k)
+    h.playbook("member_add.yml", variables)
+    if site.member_count(cohort_id) != len(users):
+        raise BenchError("loop setup: the cohort does not hold its %d members" % len(users))
+    suffix = "" if site.latency_ms == 0 else "_latency"
+    for case, playbook, env, reps in (
+            ("loop_debug", "loop_debug.yml", None, h.args.reps),
+            ("loop_cohort_unchanged", "loop_cohort.yml", None, h.args.reps),
+            ("loop_cohort_module_process", "loop_cohort.yml", {"PLUTO_LMS_MODULE_PROCESS": "1"}, 1 if module_process else 0)):
+        samples, rss, counts = [], [], None
+        try:
+            for _rep in range(reps):
+                site.reset_log()
+                wall, peak = h.playbook(playbook, variables, env=env)
+                samples.append(wall)
+                rss.append(peak)
+                counts = site.counts()
+        except BenchError as error:
+            h.record(case + suffix, None, site.latency_ms, samples, counts, rss, error=error)
+            continue
+        if not samples:
+            continue
+        label = {"loop_debug": "ansible.builtin.debug, %d-item loop" % k,
+                 "loop_cohort_unchanged": "pluto_cohort_member unchanged, %d-item loop" % k,
+                 "loop_cohort_module_process": "same, PLUTO_LMS_MODULE_PROCESS=1"}[case]
+        row = h.record(case + suffix, None, site.latency_ms, samples, counts, rss, label=label,
+                       note="%.1f ms a task" % (report.median(samples) * 1000.0 / k))
+        row["n"] = k
+
+
+def case_scale(h, site, module_process=True):
+    """One task adding up to 50,000 members at zero latency; its rerun at the largest size.
+
+    The largest size runs --scale-reps times (default once: it takes half a minute), the others --reps times.
+    """
+    for n in h.args.scale_sizes:
+        users = site.usernames(n)
+        samples, rss, counts = [], [], None
+        try:
+            for rep in range(h.args.scale_reps if n == max(h.args.scale_sizes) else h.args.reps):
+                cohort = "bench-scale-%d-%d" % (n, rep)
+                cohort_id = site.create_cohort(cohort)
+                site.reset_log()
+                wall, peak = h.playbook("member_add.yml", cohort_vars(site, cohort, users))
+                samples.append(wall)
+                rss.append(peak)
+                counts = site.counts()
+                if site.member_count(cohort_id) != n:
+                    raise BenchError("scale_add/%d: the cohort does not hold %d members" % (n, n))
+            h.record("scale_add", n, 0, samples, counts, rss, label="pluto_cohort_member add, zero latency")
+        except BenchError as error:
+            h.record("scale_add", n, 0, samples, counts, rss, error=error)
+            continue
+        if n == max(h.args.scale_sizes):
+            variables = cohort_vars(site, cohort, users)
+            site.reset_log()
+            wall, peak = h.playbook("member_add.yml", variables)
+            h.record("scale_rerun", n, 0, [wall], site.counts(), [peak], label="pluto_cohort_member rerun, zero latency")
+            if module_process:
+                cohort = "bench-scale-module-%d" % n
+                site.create_cohort(cohort)
+                site.reset_log()
+                try:
+                    wall, peak = h.playbook("member_add.yml", cohort_vars(site, cohort, users),
+                                            env={"PLUTO_LMS_MODULE_PROCESS": "1"})
+                    h.record("scale_add_module_process", n, 0, [wall], site.counts(), [peak],
+                             label="same add, PLUTO_LMS_MODULE_PROCESS=1")
+                except BenchError as error:
+                    h.record("scale_add_module_process", n, 0, [], None, None, error=error)
+
+
+def tenant_inventory(h, sites, name):
+    """A YAML inventory (JSON is YAML): one pluto_tenants host a simulator, with a typical tenant's cohorts.
+
+    Each tenant gets the role's four standard cohorts (three of them with members) and two of its own.
+    """
+    users = sites[0].usernames(TENANT_USERS) if sites else []
+    cohorts = [
+        {"idnumber": "students", "name": "Students", "members": users[:150]},
+        {"idnumber": "faculty", "name": "Faculty", "members": users[150:170]},
+        {"idnumber": "staff", "name": "Staff", "members": users[170:180]},
+        {"idnumber": "alumni", "name": "Alumni", "visible": False},
+    ]
+    extra = [
+        {"idnumber": "exchange-students", "name": "Exchange students", "description": "Visiting for one term",
+         "description_format": "plain", "members": users[180:190]},
+        {"idnumber": "tutors", "name": "Tutors", "members": users[190:200]},
+    ]
+    hosts = dict(("tenant%02d" % (index + 1), {"pluto_url": site.url, "pluto_token": TOKEN})
+                 for index, site in enumerate(sites))
+    inventory = {"all": {"children": {"pluto_tenants": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                 "cohort_bootstrap_cohorts": cohorts, "cohort_bootstrap_extra_cohorts": extra},
+        "hosts": hosts}}}}
+    path = os.path.join(h.tmp, name + ".yml")
+    with open(path, "w") as handle:
+        json.dump(inventory, handle, indent=1)
+    return path
+
+
+def case_role(h):
+    """playbooks/provision_tenants.yml against one fresh simulator a repetition; then its rerun."""
+    playbook = os.path.join(ROOT, "playbooks", "provision_tenants.yml")
+    results = {"role_provision": ([], [], None), "role_rerun": ([], [], None)}
+    error = None
+    try:
+        for rep in range(h.args.reps):
+            site = h.site("role-%d" % rep, h.args.latency_ms, TENANT_USERS)
+            inventory = tenant_inventory(h, [site], "role-%d" % rep)
+            for case in ("role_provision", "role_rerun"):
+                site.reset_log()
+                wall, peak = h.playbook(playbook, inventory=inventory)
+                samples, rss, _counts = results[case]
+                samples.append(wall)
+                rss.append(peak)
+                results[case] = (samples, rss, site.counts())
+            h.stop_site(site)
+    except BenchError as err:
+        error = err
+    for case, label in (("role_provision", "role cohort_bootstrap, one new tenant"),
+                        ("role_rerun", "same, rerun (no change)")):
+        samples, rss, counts = results[case]
+        h.record(case, 1, h.args.latency_ms, samples, counts, rss, label=label, error=error)
+
+
+def case_audit(h):
+    """playbooks/audit_cohorts.yml over N tenants (one simulator each), forks 5, after provisioning them."""
+    n = h.args.tenants
+    sites = [h.site("tenant-%d" % i, h.args.latency_ms, TENANT_USERS) for i in range(n)]
+    inventory = tenant_inventory(h, sites, "audit")
+    samples, rss, counts = [], [], None
+    error = None
+    try:
+        h.playbook(os.path.join(ROOT, "playbooks", "provision_tenants.yml"), inventory=inventory, forks=h.args.forks)
+        for _rep in range(h.args.reps):
+            for site in sites:
+                site.reset_log()
+            wall, peak = h.playbook(os.path.join(ROOT, "playbooks", "audit_cohorts.yml"), inventory=inventory,
+                                    forks=h.args.forks)
+            samples.append(wall)
+            rss.append(peak)
+            per_site = [site.counts() for site in sites]
+            counts = dict((k, sum(c[k] for c in per_site)) for k in ("requests", "reads", "writes"))
+    except BenchError as err:
+        error = err
+    h.record("audit", n, h.args.latency_ms, samples, counts, rss, label="audit_cohorts.yml, %d tenants" % n,
+             note="forks %d; requests summed over the tenants" % h.args.forks, error=error)
+    for site in sites:
+        h.stop_site(site)
+
+
+# ---- output ----------------------------------------------------------------------------
+
+def ansible_version(h):
+    try:
+        out = subprocess.check_output([h.ansible_playbook, "--version"], env=h.env, universal_newlines=True)
+        return out.splitlines()[0]
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def git_commit():
+    try:
+        return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, universal_newlines=True,
+                                       stderr=subprocess.DEVNULL).strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def ensure_matplotlib():
+    try:
+        import matplotlib  # noqa: F401 pylint: disable=unused-import,import-outside-toplevel
+        return True
+    except ImportError:
+        print("installing matplotlib into %s for the plot" % sys.prefix, flush=True)
+        pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "matplotlib"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+        if pip.returncode != 0:
+            print(pip.stdout[-2000:], file=sys.stderr)
+        return pip.returncode == 0
+
+
+def plot(rows, path):
+    if not ensure_matplotlib():
+        print("no plot: matplotlib could not be installed", file=sys.stderr)
+        return False
+    import matplotlib  # pylint: disable=import-outside-toplevel
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+    by_case = {}
+    for row in rows:
+        if row.get("ok") and row.get("n") and row.get("wall_s") is not None:
+            by_case.setdefault(row["case"], []).append(row)
+    figure, axes = plt.subplots(figsize=(8, 5.5), dpi=110)
+    styles = (("member_add", "pluto_cohort_member: add N members", "o-", "tab:blue"),
+              ("member_rerun", "pluto_cohort_member: rerun (no change)", "s--", "tab:cyan"),
+              ("floor_add", "floor: no-op task + fewest requests", "^-", "tab:green"),
+              ("uri_loop", "ansible.builtin.uri loop (measured)", "D", "tab:red"))
+    for case, label, style, colour in styles:
+        points = sorted(by_case.get(case, []), key=lambda r: r["n"])
+        if points:
+            axes.plot([p["n"] for p in points], [p["wall_s"] for p in points], style, color=colour, label=label)
+    speed = report.per_member_speedup(rows, sorted(set(r["n"] for r in by_case.get("member_add", []))))
+    noop = report.index_rows(rows).get("noop")
+    sizes = sorted(set(r["n"] for r in by_case.get("member_add", [])))
+    if speed and noop and sizes:
+        xs = [min(sizes + [r["n"] for r in by_case.get("uri_loop", [])]), max(sizes)]
+        axes.plot(xs, [noop["wall_s"] + speed["uri_ms"] * x / 1000.0 for x in xs], ":", color="tab:red",
+                  label="uri loop, extrapolated (%.0f ms a member)" % speed["uri_ms"])
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("members added (N)")
+    axes.set_ylabel("wall time of the run, s (median)")
+    latency = by_case.get("member_add", [{}])[0].get("latency_ms", 20)
+    axes.set_title("pluto.lms: adding N members to a cohort, %s ms latency" % latency)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return True
+
+
+def simulator_note(meta):
+    probe = meta.get("simulator") or {}
+    return "the simulator answers a tiny request on a kept-alive connection in %s ms at zero latency" % (
+        probe.get("keepalive_ms"))
+
+
+def summary_block(meta, rows, verdicts):
+    """The text quoted in README.md: the headline numbers and the targets."""
+    by_id = report.index_rows(rows)
+    lines = ["Measured by `make bench` (%s, commit %s, %s; %d cores), each case the median of %d runs, "
+             "simulator with %d ms latency a request (scale cases at zero latency). Full results: "
+             "[benchmarks/results/results.md](benchmarks/results/results.md)." % (
+                 meta["date"][:10], meta["commit"], meta["ansible"], meta["cpus"], meta["reps"], meta["latency_ms"]),
+             "",
+             "| adding N members | pluto_cohort_member | rerun (no change) | floor | uri loop |",
+             "|---:|---:|---:|---:|---:|"]
+    for n in meta["sizes"]:
+        cells = []
+        for case in ("member_add", "member_rerun", "floor_add", "uri_loop"):
+            row = by_id.get(report.row_id(case, n))
+            if row is not None and row.get("ok"):
+                cells.append("%s (%d req.)" % (report._fmt_seconds(row["wall_s"]), row["requests"]))  # pylint: disable=protected-access
+            else:
+                cells.append("-")
+        lines.append("| {:,} | {} |".format(n, " | ".join(cells)))
+    lines += ["", report.render_verdicts(verdicts), "",
+              "![time against N](benchmarks/results/time_vs_n.png)"]
+    return "\n".join(lines)
+
+
+def write_results(h, meta, verdicts, want_plot):
+    out = h.args.out
+    os.makedirs(out, exist_ok=True)
+    rows = h.rows
+    with open(os.path.join(out, "results.json"), "w") as handle:
+        json.dump({"meta": meta, "rows": rows, "verdicts": verdicts}, handle, indent=1, sort_keys=True)
+        handle.write("\n")
+    plotted = want_plot and plot(rows, os.path.join(out, "time_vs_n.png"))
+    text = ["# pluto.lms benchmark results", "",
+            "Generated by `make bench` (`benchmarks/run.py`); how to read them: [docs/benchmarks.md](../../docs/benchmarks.md).",
+            "",
+            "- date %s, commit %s, %s, Python %s, %d cores" % (meta["date"], meta["commit"], meta["ansible"],
+                                                               meta["python"], meta["cpus"]),
+            "- %d runs a case, median reported (the largest scale case: %d run(s)); simulator latency %d ms a request "
+            "(scale and loop cases also at zero latency)" % (meta["reps"], meta["scale_reps"], meta["latency_ms"]),
+            "- %s" % simulator_note(meta),
+            "- load average (1, 5, 15 min) at the start %s, at the end %s: other work on the machine shows up as noise"
+            % (meta["loadavg_start"], meta["loadavg_end"]),
+            "- the whole run took %.0f s" % meta["duration_s"],
+            "", "## Targets", "", report.render_verdicts(verdicts), "", "## Every case", "", report.render_rows(rows), ""]
+    if plotted:
+        text += ["## Time against N", "", "![time against N](time_vs_n.png)", ""]
+    failed = [r for r in rows if r.get("error")]
+    if failed:
+        text += ["## Failures", ""] + ["- `%s`: %s" % (r["id"], r["error"].splitlines()[0]) for r in failed] + [""]
+    with open(os.path.join(out, "results.md"), "w") as handle:
+        handle.write("\n".join(text))
+    return summary_block(meta, rows, verdicts)
+
+
+def update_readme(block):
+    path = os.path.join(ROOT, "README.md")
+    if not os.path.exists(path):
+        return False
+    with open(path) as handle:
+        text = handle.read()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return False
+    text = text[:start + len(README_START)] + "\n" + block + "\n" + text[end:]
+    with open(path, "w") as handle:
+        handle.write(text)
+    return True
+
+
+def on_signal(signum, _frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    want = set(args.only or GROUPS)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    started = time.time()
+    load_start = [round(x, 2) for x in os.getloadavg()]
+    h = Harness(args)
+    try:
+        h.probe_simulator()
+        print("pluto.lms benchmarks: %d runs a case, latency %d ms%s" % (
+            args.reps, args.latency_ms, " (quick)" if args.quick else ""), flush=True)
+        if want & {"noop", "floor", "uri"}:
+            case_noop(h)
+        if want & {"member", "floor", "uri", "loop"}:
+            site = h.site("latency", args.latency_ms, max(list(args.sizes) + [args.uri_n, 10]))
+            for n in args.sizes:
+                case_member(h, site, n, want_floor="floor" in want, want_member="member" in want)
+            combine_floor(h)
+            if "uri" in want:
+                case_uri(h, site)
+            if "loop" in want:
+                case_loop(h, site, module_process=False)
+            h.stop_site(site)
+        if want & {"loop", "scale", "module_process"}:
+            site = h.site("zero-latency", 0, max(args.scale_sizes))
+            if "loop" in want or "module_process" in want:
+                case_loop(h, site, module_process="module_process" in want)
+            if "scale" in want:
+                case_scale(h, site, module_process="module_process" in want)
+            h.stop_site(site)
+        if "role" in want:
+            case_role(h)
+        if "audit" in want:
+            case_audit(h)
+        meta = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "commit": git_commit(),
+                "ansible": ansible_version(h), "python": platform.python_version(), "cpus": os.cpu_count(),
+                "reps": args.reps, "scale_reps": args.scale_reps, "latency_ms": args.latency_ms,
+                "sizes": list(args.sizes), "scale_sizes": list(args.scale_sizes), "lookup_chunk": h.lookup,
+                "quick": args.quick, "groups": sorted(want), "duration_s": round(time.time() - started, 1),
+                "rss_method": "os.wait4() ru_maxrss of each ansible-playbook run (largest process in its tree)",
+                "simulator": h.probe, "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+                "loadavg_start": load_start}
+        verdicts = report.evaluate(h.rows, args.sizes, h.lookup, args.scale_sizes)
+        block = write_results(h, meta, verdicts, not args.no_plot)
+        print("\nTargets:\n" + report.render_verdict_lines(verdicts))
+        print("\nresults in %s (%.0f s)" % (args.out, time.time() - started))
+        if not args.quick and not args.only and args.out == os.path.join(ROOT, "benchmarks", "results"):
+            if update_readme(block):
+                print("README.md: the benchmark block is refreshed")
+            else:
+                print("README.md has no %s ... %s markers: block not written" % (README_START, README_END))
+        return 0
+    except KeyboardInterrupt:
+        print("\ninterrupted: stopping every simulator and playbook", file=sys.stderr)
+        return 130
+    finally:
+        h.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
