@@ -260,11 +260,10 @@ class PlutoClient(object):
         except requests.exceptions.SSLError as exc:
             # The reason ("self-signed certificate", "certificate has expired", ...) sits deep in the exception text.
             reason = re.search(r"certificate verify failed: ([^'\"()]+)", str(exc))
+            reason = reason.group(1).strip() if reason else one_line(exc, 160)
             raise PlutoError(self.redact(
                 "%s: the TLS certificate of %s could not be verified (%s); for a test site set validate_certs: false, "
-                "for a private CA set ca_path" % (wsfunction, self.endpoint,
-                                                  reason.group(1).strip() if reason else one_line(exc, 160))),
-                wsfunction=wsfunction)
+                "for a private CA set ca_path" % (wsfunction, self.endpoint, reason)), wsfunction=wsfunction)
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             # Nothing reached the site when the connection itself could not be opened.
             not_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or "refused" in str(exc).lower()
