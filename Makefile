@@ -62,3 +62,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .venv-[0-9]* tests/output .ansible collections dist demo-output
+
+# docs/reliability.md from a fresh run of the reliability tests (tests/reliability, also a stage of make test).
+.PHONY: reliability-report
+reliability-report: $(STAMP)
+	$(BIN)/python tests/reliability/report.py --run

@@ -2,7 +2,7 @@
 # The whole pluto.lms suite (what `make test` and CI run). The repository root is the collection root.
 #   bash .ci/test-suite.sh                     all stages of `make test`
 #   bash .ci/test-suite.sh units integration   only the named stages
-# Stages in `make test`: lint sanity units integration galaxy docs changelog ee core-2.16
+# Stages in `make test`: lint sanity units integration reliability galaxy docs changelog ee core-2.16
 # Only when named: core-2.17 ... core-2.21 (`make test-matrix` names every core-X.Y of the Makefile's CORE_MATRIX).
 # core-X.Y runs units, integration and galaxy with ansible-core X.Y (in .venv-X.Y, made by make).
 set -uo pipefail
@@ -189,6 +189,13 @@ print("build context installs %s" % ", ".join(names))
 PY
 }
 
+# The reliability suite (tests/reliability): the fault and bad-input matrices, the token kept secret and TLS,
+# as ansible-playbook runs against simulators; docs/reliability.md must be what this run observes.
+check_reliability() {
+    python -m pytest tests/reliability -q -p no:cacheprovider
+    python tests/reliability/report.py --check
+}
+
 # core_matrix X.Y: units, integration and galaxy with ansible-core X.Y in its own venv.
 core_matrix() {
     make -s -C "$ROOT" "venv-$1"
@@ -202,6 +209,7 @@ stage lint        ansible-lint --offline
 stage sanity      ansible-test sanity --python "$PYV" --color no
 stage units       ansible-test units --python "$PYV" --requirements --color no
 stage integration ansible-test integration --python "$PYV" --color no --exclude ecosystem_galaxy
+stage reliability check_reliability
 stage galaxy      ansible-test integration --python "$PYV" --color no ecosystem_galaxy
 stage docs        check_docs
 stage changelog   check_changelog

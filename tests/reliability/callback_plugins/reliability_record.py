@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Test-only callback: records every task result of a reliability playbook, case by case.
 
-A task whose name starts with "case " opens a case (the rest of the name is its id); every
+A task whose name starts with "Case " opens a case (the rest of the name is its id); every
 result after it, the role's own tasks included, belongs to that case until the next play task.
 RELIABILITY_WHOLE_RUN names one case that holds the whole run instead.
 At each case's start the simulators named in RELIABILITY_SIMULATORS get their request log
@@ -96,7 +96,7 @@ class CallbackModule(CallbackBase):
             if self.current is None:
                 self._open_case(self.whole_run)
             return
-        if name.startswith("case "):
+        if name.lower().startswith("case "):
             self._open_case(name[len("case "):].strip())
         elif task._role is None:  # pylint: disable=protected-access
             # A play task of its own (set-up, a rescue): the case is over. A role's tasks belong to the case.
