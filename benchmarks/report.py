@@ -155,9 +155,11 @@ def evaluate(rows, sizes, lookup_chunk, scale_sizes=None):
     cohort, debug = by_id.get("loop_cohort_unchanged"), by_id.get("loop_debug")
     if _usable(cohort) and _usable(debug) and cohort.get("n") == debug.get("n"):
         extra_ms = (cohort["wall_s"] - debug["wall_s"]) * 1000.0 / cohort["n"]
+        detail = "%d-item loops at %s ms latency" % (cohort["n"], cohort.get("latency_ms"))
+        if cohort.get("cpu_s") is not None and debug.get("cpu_s") is not None:
+            detail += "; controller CPU +%.1f ms a task" % ((cohort["cpu_s"] - debug["cpu_s"]) * 1000.0 / cohort["n"])
         verdicts.append(_verdict("unchanged cohort task vs debug task", extra_ms <= TASK_OVERHEAD_MAX_MS,
-                                 "+%.1f ms a task" % extra_ms, "<= +%.0f ms" % TASK_OVERHEAD_MAX_MS,
-                                 "%d-item loops at %s ms latency" % (cohort["n"], cohort.get("latency_ms"))))
+                                 "+%.1f ms a task" % extra_ms, "<= +%.0f ms" % TASK_OVERHEAD_MAX_MS, detail))
     else:
         verdicts.append(_verdict("unchanged cohort task vs debug task", None, "not measured", ""))
     return verdicts
@@ -225,14 +227,15 @@ def _fmt_mb(value):
 
 def render_rows(rows):
     """The results table (Markdown)."""
-    lines = ["| case | N | latency | wall (median) | runs | requests | reads | writes | peak RSS | note |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| case | N | latency | wall (median) | runs | controller CPU | requests | reads | writes | peak RSS | note |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for row in rows:
         wall = _fmt_seconds(row.get("wall_s")) if row.get("ok") else "failed"
-        lines.append("| %s | %s | %s ms | %s | %d | %s | %s | %s | %s | %s |" % (
+        lines.append("| %s | %s | %s ms | %s | %d | %s | %s | %s | %s | %s | %s |" % (
             row.get("label") or row["case"], _fmt_int(row.get("n")), row.get("latency_ms", 0), wall,
-            len(row.get("samples") or []), _fmt_int(row.get("requests")), _fmt_int(row.get("reads")),
-            _fmt_int(row.get("writes")), _fmt_mb(row.get("peak_rss_mb")), (row.get("note") or "").replace("|", "/")))
+            len(row.get("samples") or []), _fmt_seconds(row.get("cpu_s")), _fmt_int(row.get("requests")),
+            _fmt_int(row.get("reads")), _fmt_int(row.get("writes")), _fmt_mb(row.get("peak_rss_mb")),
+            (row.get("note") or "").replace("|", "/")))
     return "\n".join(lines)
 
 

@@ -289,7 +289,11 @@ class Harness(object):
         return path
 
     def playbook(self, name, variables=None, check=False, inventory=None, forks=None, env=None):
-        """Run one ansible-playbook; return (wall seconds, peak RSS in MB of its largest process)."""
+        """Run one ansible-playbook; return (wall seconds, {rss_mb: largest resident set, cpu_s: CPU time}).
+
+        Both come from the run's own rusage: the peak of its largest process, and the CPU time of
+        all its processes (the controller's cost, which other load on the machine barely changes).
+        """
         self.counter += 1
         log = os.path.join(self.tmp, "run-%d.log" % self.counter)
         path = name if os.path.isabs(name) else os.path.join(PLAYBOOKS, name)
@@ -319,14 +323,18 @@ class Harness(object):
             with open(log) as handle:
                 tail = handle.read()[-3000:]
             raise BenchError("ansible-playbook %s exited %d:\n%s" % (os.path.basename(path), proc.returncode, tail))
-        return wall, usage.ru_maxrss / 1024.0
+        return wall, {"rss_mb": usage.ru_maxrss / 1024.0, "cpu_s": usage.ru_utime + usage.ru_stime}
 
     # ---- bookkeeping ------------------------------------------------------------------
 
-    def record(self, case, n, latency_ms, samples, counts=None, rss=None, note="", label=None, error=None):
+    def record(self, case, n, latency_ms, samples, counts=None, usage=None, note="", label=None, error=None):
+        """One result row; usage is the list of what playbook() measured besides the wall time."""
+        usage = usage or []
         row = {"id": report.row_id(case, n), "case": case, "label": label or case, "n": n, "latency_ms": latency_ms,
                "samples": [round(s, 4) for s in samples], "wall_s": report.median(samples),
-               "peak_rss_mb": max(rss) if rss else None, "note": note, "ok": error is None and bool(samples)}
+               "peak_rss_mb": round(max(u["rss_mb"] for u in usage), 1) if usage else None,
+               "cpu_s": round(report.median([u["cpu_s"] for u in usage]), 3) if usage else None,
+               "note": note, "ok": error is None and bool(samples)}
         row.update(counts or {"requests": None, "reads": None, "writes": None})
         if error is not None:
             row["error"] = str(error)[-2000:]
@@ -336,7 +344,8 @@ class Harness(object):
         else:
             print("  %-34s %s  [%s]  %s reads, %s writes%s" % (
                 row["id"], _secs(row["wall_s"]), ", ".join(_secs(s) for s in samples), row["reads"], row["writes"],
-                "" if row["peak_rss_mb"] is None else ", peak RSS %.0f MB" % row["peak_rss_mb"]), flush=True)
+                "" if row["peak_rss_mb"] is None else ", CPU %.2fs, peak RSS %.0f MB" % (row["cpu_s"], row["peak_rss_mb"])),
+                flush=True)
         return row
 
 
@@ -360,12 +369,12 @@ def cohort_vars(site, cohort, usernames, **extra):
 # ---- the cases -------------------------------------------------------------------------
 
 def case_noop(h):
-    samples, rss = [], []
+    samples, usage = [], []
     for _rep in range(h.args.reps):
-        wall, peak = h.playbook("noop.yml")
+        wall, used = h.playbook("noop.yml")
         samples.append(wall)
-        rss.append(peak)
-    h.record("noop", None, 0, samples, {"requests": 0, "reads": 0, "writes": 0}, rss,
+        usage.append(used)
+    h.record("noop", None, 0, samples, {"requests": 0, "reads": 0, "writes": 0}, usage,
              note="ansible-playbook with one debug task", label="one no-op task")
 
 
@@ -373,7 +382,7 @@ def case_member(h, site, n, want_floor=True, want_member=True):
     """Check mode, add, idempotent rerun (and the floor) for N members, on a fresh empty cohort each repetition."""
     users = site.usernames(n)
     cases = ("member_check", "member_add", "member_rerun", "floor_add")
-    results = dict((c, {"samples": [], "rss": [], "counts": None}) for c in cases)
+    results = dict((c, {"samples": [], "usage": [], "counts": None}) for c in cases)
     errors = {}
     for rep in range(h.args.reps):
         if want_member and not errors:
@@ -383,10 +392,10 @@ def case_member(h, site, n, want_floor=True, want_member=True):
                 variables = cohort_vars(site, cohort, users)
                 for case, check in (("member_check", True), ("member_add", False), ("member_rerun", False)):
                     site.reset_log()
-                    wall, peak = h.playbook("member_add.yml", variables, check=check)
+                    wall, used = h.playbook("member_add.yml", variables, check=check)
                     item = results[case]
                     item["samples"].append(wall)
-                    item["rss"].append(peak)
+                    item["usage"].append(used)
                     item["counts"] = same_counts(item["counts"], site.counts(), "%s/%d" % (case, n))
                     held = site.member_count(cohort_id)
                     if held != (0 if check else n):
@@ -406,7 +415,7 @@ def case_member(h, site, n, want_floor=True, want_member=True):
     for case in ("member_check", "member_add", "member_rerun"):
         if want_member:
             item = results[case]
-            h.record(case, n, site.latency_ms, item["samples"], item["counts"], item["rss"], label=labels[case],
+            h.record(case, n, site.latency_ms, item["samples"], item["counts"], item["usage"], label=labels[case],
                      error=errors.get("member"))
     if want_floor:
         item = results["floor_add"]
@@ -431,22 +440,22 @@ def combine_floor(h):
 def case_uri(h, site):
     n = h.args.uri_n
     users = site.usernames(n)
-    samples, rss, counts = [], [], None
+    samples, usage, counts = [], [], None
     try:
         for rep in range(h.args.reps):
             cohort = "bench-uri-%d" % rep
             cohort_id = site.create_cohort(cohort)
             site.reset_log()
-            wall, peak = h.playbook("uri_loop.yml", cohort_vars(site, cohort, users))
+            wall, used = h.playbook("uri_loop.yml", cohort_vars(site, cohort, users))
             samples.append(wall)
-            rss.append(peak)
+            usage.append(used)
             counts = site.counts()
             if site.member_count(cohort_id) != n:
                 raise BenchError("uri_loop/%d: the cohort does not hold %d members" % (n, n))
-        h.record("uri_loop", n, site.latency_ms, samples, counts, rss, label="ansible.builtin.uri loop",
+        h.record("uri_loop", n, site.latency_ms, samples, counts, usage, label="ansible.builtin.uri loop",
                  note="one request a member")
     except BenchError as error:
-        h.record("uri_loop", n, site.latency_ms, samples, counts, rss, label="ansible.builtin.uri loop", error=error)
+        h.record("uri_loop", n, site.latency_ms, samples, counts, usage, label="ansible.builtin.uri loop", error=error)
 
 
 def case_loop(h, site, module_process=True):
@@ -464,23 +473,23 @@ def case_loop(h, site, module_process=True):
             ("loop_debug", "loop_debug.yml", None, h.args.reps),
             ("loop_cohort_unchanged", "loop_cohort.yml", None, h.args.reps),
             ("loop_cohort_module_process", "loop_cohort.yml", {"PLUTO_LMS_MODULE_PROCESS": "1"}, 1 if module_process else 0)):
-        samples, rss, counts = [], [], None
+        samples, usage, counts = [], [], None
         try:
             for _rep in range(reps):
                 site.reset_log()
-                wall, peak = h.playbook(playbook, variables, env=env)
+                wall, used = h.playbook(playbook, variables, env=env)
                 samples.append(wall)
-                rss.append(peak)
+                usage.append(used)
                 counts = site.counts()
         except BenchError as error:
-            h.record(case + suffix, None, site.latency_ms, samples, counts, rss, error=error)
+            h.record(case + suffix, None, site.latency_ms, samples, counts, usage, error=error)
             continue
         if not samples:
             continue
         label = {"loop_debug": "ansible.builtin.debug, %d-item loop" % k,
                  "loop_cohort_unchanged": "pluto_cohort_member unchanged, %d-item loop" % k,
                  "loop_cohort_module_process": "same, PLUTO_LMS_MODULE_PROCESS=1"}[case]
-        row = h.record(case + suffix, None, site.latency_ms, samples, counts, rss, label=label,
+        row = h.record(case + suffix, None, site.latency_ms, samples, counts, usage, label=label,
                        note="%.1f ms a task" % (report.median(samples) * 1000.0 / k))
         row["n"] = k
 
@@ -492,35 +501,35 @@ def case_scale(h, site, module_process=True):
     """
     for n in h.args.scale_sizes:
         users = site.usernames(n)
-        samples, rss, counts = [], [], None
+        samples, usage, counts = [], [], None
         try:
             for rep in range(h.args.scale_reps if n == max(h.args.scale_sizes) else h.args.reps):
                 cohort = "bench-scale-%d-%d" % (n, rep)
                 cohort_id = site.create_cohort(cohort)
                 site.reset_log()
-                wall, peak = h.playbook("member_add.yml", cohort_vars(site, cohort, users))
+                wall, used = h.playbook("member_add.yml", cohort_vars(site, cohort, users))
                 samples.append(wall)
-                rss.append(peak)
+                usage.append(used)
                 counts = site.counts()
                 if site.member_count(cohort_id) != n:
                     raise BenchError("scale_add/%d: the cohort does not hold %d members" % (n, n))
-            h.record("scale_add", n, 0, samples, counts, rss, label="pluto_cohort_member add, zero latency")
+            h.record("scale_add", n, 0, samples, counts, usage, label="pluto_cohort_member add, zero latency")
         except BenchError as error:
-            h.record("scale_add", n, 0, samples, counts, rss, error=error)
+            h.record("scale_add", n, 0, samples, counts, usage, error=error)
             continue
         if n == max(h.args.scale_sizes):
             variables = cohort_vars(site, cohort, users)
             site.reset_log()
-            wall, peak = h.playbook("member_add.yml", variables)
-            h.record("scale_rerun", n, 0, [wall], site.counts(), [peak], label="pluto_cohort_member rerun, zero latency")
+            wall, used = h.playbook("member_add.yml", variables)
+            h.record("scale_rerun", n, 0, [wall], site.counts(), [used], label="pluto_cohort_member rerun, zero latency")
             if module_process:
                 cohort = "bench-scale-module-%d" % n
                 site.create_cohort(cohort)
                 site.reset_log()
                 try:
-                    wall, peak = h.playbook("member_add.yml", cohort_vars(site, cohort, users),
+                    wall, used = h.playbook("member_add.yml", cohort_vars(site, cohort, users),
                                             env={"PLUTO_LMS_MODULE_PROCESS": "1"})
-                    h.record("scale_add_module_process", n, 0, [wall], site.counts(), [peak],
+                    h.record("scale_add_module_process", n, 0, [wall], site.counts(), [used],
                              label="same add, PLUTO_LMS_MODULE_PROCESS=1")
                 except BenchError as error:
                     h.record("scale_add_module_process", n, 0, [], None, None, error=error)
@@ -566,18 +575,18 @@ def case_role(h):
             inventory = tenant_inventory(h, [site], "role-%d" % rep)
             for case in ("role_provision", "role_rerun"):
                 site.reset_log()
-                wall, peak = h.playbook(playbook, inventory=inventory)
-                samples, rss, _counts = results[case]
+                wall, used = h.playbook(playbook, inventory=inventory)
+                samples, usage, _counts = results[case]
                 samples.append(wall)
-                rss.append(peak)
-                results[case] = (samples, rss, site.counts())
+                usage.append(used)
+                results[case] = (samples, usage, site.counts())
             h.stop_site(site)
     except BenchError as err:
         error = err
     for case, label in (("role_provision", "role cohort_bootstrap, one new tenant"),
                         ("role_rerun", "same, rerun (no change)")):
-        samples, rss, counts = results[case]
-        h.record(case, 1, h.args.latency_ms, samples, counts, rss, label=label, error=error)
+        samples, usage, counts = results[case]
+        h.record(case, 1, h.args.latency_ms, samples, counts, usage, label=label, error=error)
 
 
 def case_audit(h):
@@ -585,22 +594,22 @@ def case_audit(h):
     n = h.args.tenants
     sites = [h.site("tenant-%d" % i, h.args.latency_ms, TENANT_USERS) for i in range(n)]
     inventory = tenant_inventory(h, sites, "audit")
-    samples, rss, counts = [], [], None
+    samples, usage, counts = [], [], None
     error = None
     try:
         h.playbook(os.path.join(ROOT, "playbooks", "provision_tenants.yml"), inventory=inventory, forks=h.args.forks)
         for _rep in range(h.args.reps):
             for site in sites:
                 site.reset_log()
-            wall, peak = h.playbook(os.path.join(ROOT, "playbooks", "audit_cohorts.yml"), inventory=inventory,
+            wall, used = h.playbook(os.path.join(ROOT, "playbooks", "audit_cohorts.yml"), inventory=inventory,
                                     forks=h.args.forks)
             samples.append(wall)
-            rss.append(peak)
+            usage.append(used)
             per_site = [site.counts() for site in sites]
             counts = dict((k, sum(c[k] for c in per_site)) for k in ("requests", "reads", "writes"))
     except BenchError as err:
         error = err
-    h.record("audit", n, h.args.latency_ms, samples, counts, rss, label="audit_cohorts.yml, %d tenants" % n,
+    h.record("audit", n, h.args.latency_ms, samples, counts, usage, label="audit_cohorts.yml, %d tenants" % n,
              note="forks %d; requests summed over the tenants" % h.args.forks, error=error)
     for site in sites:
         h.stop_site(site)

@@ -104,9 +104,11 @@ def test_task_overhead_against_debug():
     verdict = by_target(report.evaluate([cohort, debug], [], 1000))["unchanged cohort task vs debug task"]
     assert verdict["met"] is True  # 30 ms a task
     cohort["wall_s"] = 3.0
+    cohort["cpu_s"], debug["cpu_s"] = 2.1, 1.8
     verdict = by_target(report.evaluate([cohort, debug], [], 1000))["unchanged cohort task vs debug task"]
     assert verdict["met"] is False  # 46.7 ms a task
     assert verdict["measured"] == "+46.7 ms a task"
+    assert verdict["detail"] == "30-item loops at 0 ms latency; controller CPU +10.0 ms a task"
 
 
 def test_missing_or_failed_cases_are_not_measured_rather_than_met():
@@ -121,7 +123,7 @@ def test_tables_render_every_row_and_verdict():
     rows[1]["ok"] = False
     table = report.render_rows(rows).splitlines()
     assert len(table) == 4
-    assert "| 10,000 | 20 ms | 3.25 s | 1 | 33 | 13 | 20 | 180 MB |" in table[2]
+    assert "| 10,000 | 20 ms | 3.25 s | 1 | - | 33 | 13 | 20 | 180 MB |" in table[2]
     assert "failed" in table[3]
     verdicts = report.evaluate(rows, [10000], 1000)
     lines = report.render_verdicts(verdicts).splitlines()
