@@ -39,7 +39,8 @@ HEADER = """# Reliability and security
 What pluto.lms does when a site misbehaves or a task is given bad input, and proof that it never
 shows the token. Every row is a test in `tests/reliability/` that runs `ansible-playbook` against the
 Pluto simulator (`tests/simulator/`), the way a user runs the collection; the **observed** column is
-what that run printed (the simulators' addresses are shown as `SITE`, temporary paths as `<tmp>`).
+what that run printed (the simulators' addresses are shown as `SITE`, temporary paths as `<tmp>`, and
+Ansible's list of valid booleans, whose order changes from run to run, as `(Ansible's list)`).
 
 This file is generated: `make reliability-report` runs the tests and writes it
 (`python tests/reliability/report.py --run`); `make test` runs the same tests and fails if this file
@@ -51,6 +52,9 @@ How the cases are made:
   login page with status 200, XML, a 404 page, a write applied whose answer is lost), set for exactly one
   task by a test callback (`tests/reliability/callback_plugins/reliability_record.py`), which also keeps
   each task's result and the simulator's request log of that task. No timing is asserted.
+- **Reruns**: every fault case runs once more when the site behaves again (or with the right token);
+  the observed column shows that rerun, which must not fail, and must change nothing where the first
+  run converged.
 - **Races**: a proxy in front of the site (`tests/reliability/proxy.py`) deletes the cohort, as another
   administrator would, just before the task's write goes through.
 - **Concurrency**: two `ansible-playbook` processes started together sync the same cohort; once straight
