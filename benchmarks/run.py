@@ -342,9 +342,11 @@ class Harness(object):
         if error is not None:
             print("  %-34s FAILED: %s" % (row["id"], str(error).splitlines()[0]), flush=True)
         else:
+            used = ""
+            if usage:
+                used = ", CPU %s, peak RSS %.0f MB" % (_secs(row["cpu_s"]), row["peak_rss_mb"] or 0)
             print("  %-34s %s  [%s]  %s reads, %s writes%s" % (
-                row["id"], _secs(row["wall_s"]), ", ".join(_secs(s) for s in samples), row["reads"], row["writes"],
-                "" if row["peak_rss_mb"] is None else ", CPU %.2fs, peak RSS %.0f MB" % (row["cpu_s"], row["peak_rss_mb"])),
+                row["id"], _secs(row["wall_s"]), ", ".join(_secs(s) for s in samples), row["reads"], row["writes"], used),
                 flush=True)
         return row
 
