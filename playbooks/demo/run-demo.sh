@@ -25,43 +25,29 @@ fi
 OUT="${DEMO_OUTPUT:-$ROOT/demo-output}"
 case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/pluto-demo.XXXXXX")"
-SIM_PIDS=()
-
-stop_all() {
-    local pid
-    for pid in "${SIM_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${SIM_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap stop_all EXIT
-
 say() { printf '\n==> %s\n' "$*"; }
 
 # Ansible finds the collection through a tree that links to this checkout.
 mkdir -p "$WORK/ansible_collections/pluto"
 ln -s "$ROOT" "$WORK/ansible_collections/pluto/lms"
 export ANSIBLE_COLLECTIONS_PATH="$WORK"
-export ANSIBLE_PYTHON_INTERPRETER="$PYTHON" ANSIBLE_RETRY_FILES_ENABLED=false ANSIBLE_DISPLAY_SKIPPED_HOSTS=false
+export ANSIBLE_RETRY_FILES_ENABLED=false ANSIBLE_DISPLAY_SKIPPED_HOSTS=false
 export ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false
 
-# start_simulator NAME TOKEN: start one tenant's simulator on a free port; sets <NAME>_PLUTO_URL.
+# The one simulator launcher of the project (also the integration tests'): sim_start, and every
+# simulator stopped on exit.
+# shellcheck source=../../tests/integration/targets/setup_pluto_simulator/simulator.sh
+source "$ROOT/tests/integration/targets/setup_pluto_simulator/simulator.sh"
+export ANSIBLE_PYTHON_INTERPRETER="$PYTHON"
+SIM_PYTHON="$PYTHON"
+trap 'sim_stop_all; rm -rf "$WORK"' EXIT
+
+# start_simulator NAME TOKEN: one tenant's simulator, 40 seeded users; sets <NAME>_PLUTO_URL and _TOKEN.
 start_simulator() {
-    local name="$1" token="$2" ready="$WORK/$1.url" waited=0
-    (cd "$ROOT" && exec "$PYTHON" -m tests.simulator --exit-with-parent --port 0 --ready-file "$ready" --seed-users 40 \
-        --token "$token:manager") >"$WORK/$name.log" 2>&1 &
-    SIM_PIDS+=("$!")
-    until [ -s "$ready" ]; do
-        sleep 0.1
-        waited=$((waited + 1))
-        if [ "$waited" -gt 200 ]; then
-            echo "the $name simulator did not start:" >&2
-            cat "$WORK/$name.log" >&2
-            exit 1
-        fi
-    done
-    printf -v "${name^^}_PLUTO_URL" '%s' "$(cat "$ready")"
-    printf -v "${name^^}_PLUTO_TOKEN" '%s' "$token"
-    export "${name^^}_PLUTO_URL" "${name^^}_PLUTO_TOKEN"
+    local name="${1^^}" token="$2"
+    sim_start "${name}_PLUTO_URL" --seed-users 40 --token "$token:manager"
+    printf -v "${name}_PLUTO_TOKEN" '%s' "$token"
+    export "${name}_PLUTO_TOKEN"
 }
 
 playbook() {
