@@ -5,17 +5,20 @@
 
 They turn the registered results of pluto_cohort / pluto_cohort_member runs into a per-tenant
 summary, merge the summaries of many tenants into one audit report, render it as Markdown,
-pick the cohorts that prune deletes, and read the membership CSV. Pure functions: no site access.
+pick the cohorts that prune deletes, and read the membership CSV. No site access; only
+cohort_members_csv_file reads a file (on the controller).
 Every list they return is sorted, so a report is the same for the same drift.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import codecs
 import csv
 import fnmatch
 import io
 import json
+import os
 
 from ansible.errors import AnsibleFilterError
 
@@ -225,14 +228,32 @@ def cohort_audit_markdown(report, title="Cohort audit"):
     return "\n".join(lines) + "\n"
 
 
+def _csv_text_problem(text):
+    """Why text cannot be the CSV, or None: invalid bytes that a UTF-8 decoding escaped to lone surrogates."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        for column, char in enumerate(line, start=1):
+            if "\udc80" <= char <= "\udcff":
+                return ("it is not UTF-8 text: byte 0x%02x at line %d, column %d is not valid UTF-8 (save it as "
+                        "\"CSV UTF-8\", or convert it, for example with iconv -f latin1 -t utf-8)"
+                        % (ord(char) - 0xdc00, number, column))
+    return None
+
+
 def cohort_members_csv(text, source="CSV"):
     """{cohort idnumber: sorted usernames} from `cohort_idnumber,username` rows under a header line.
 
     Fails naming every bad line (up to MAX_CSV_ERRORS): wrong header, wrong field count, empty field.
+    A leading byte order mark (spreadsheet programs write one for "CSV UTF-8") is dropped.
     """
     if text is None:
         raise AnsibleFilterError("%s: no content" % source)
-    rows = list(csv.reader(io.StringIO(str(text))))
+    text = str(text)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    problem = _csv_text_problem(text)
+    if problem:
+        raise AnsibleFilterError("%s cannot be read: %s" % (source, problem))
+    rows = list(csv.reader(io.StringIO(text)))
     errors = []
     header = [h.strip() for h in rows[0]] if rows else []
     if tuple(header) != CSV_HEADER:
@@ -257,6 +278,41 @@ def cohort_members_csv(text, source="CSV"):
     return dict((idnumber, sorted(users)) for idnumber, users in sorted(wanted.items()))
 
 
+def _decode_csv_bytes(data, source):
+    """The text of a CSV file: UTF-8, with or without a byte order mark; anything else fails naming the file."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise AnsibleFilterError("%s cannot be read: it is UTF-16 text (what spreadsheet programs write for "
+                                 "\"Unicode text\"); save it as \"CSV UTF-8\"" % source)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Decode again keeping the bad bytes, so that the message can say where the first one is.
+        return data.decode("utf-8-sig", "surrogateescape")
+
+
+def cohort_members_csv_file(path):
+    """cohort_members_csv of the file at path; a relative path is resolved against the current directory.
+
+    Filters run in the ansible-playbook process (never on a managed host), so the current directory is
+    the one ansible-playbook was started in, which is where a user's relative path points.
+    """
+    if path is None or not str(path).strip():
+        raise AnsibleFilterError("no CSV file given: the path is empty")
+    given = str(path)
+    resolved = os.path.abspath(os.path.expanduser(given))
+    where = given if given == resolved else "%s (%s)" % (given, resolved)
+    try:
+        with open(resolved, "rb") as handle:
+            data = handle.read()
+    except (IOError, OSError) as error:
+        reason = error.strerror or str(error)
+        hint = ""
+        if not os.path.isabs(os.path.expanduser(given)):
+            hint = "; a relative path is resolved against the directory ansible-playbook runs in, %s" % os.getcwd()
+        raise AnsibleFilterError("cannot read the CSV file %s: %s%s" % (where, reason.lower(), hint))
+    return cohort_members_csv(_decode_csv_bytes(data, given), given)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -266,4 +322,5 @@ class FilterModule(object):
             "cohort_audit_report": cohort_audit_report,
             "cohort_audit_markdown": cohort_audit_markdown,
             "cohort_members_csv": cohort_members_csv,
+            "cohort_members_csv_file": cohort_members_csv_file,
         }

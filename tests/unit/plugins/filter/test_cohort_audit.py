@@ -17,6 +17,7 @@ from ansible_collections.pluto.lms.plugins.filter.cohort_audit import (
     cohort_drift,
     cohort_duplicates,
     cohort_members_csv,
+    cohort_members_csv_file,
     cohort_prune_candidates,
 )
 
@@ -44,7 +45,7 @@ def view(idnumber, name, **fields):
 def test_every_filter_is_registered():
     assert sorted(FilterModule().filters()) == [
         "cohort_audit_markdown", "cohort_audit_report", "cohort_drift", "cohort_duplicates",
-        "cohort_members_csv", "cohort_prune_candidates"]
+        "cohort_members_csv", "cohort_members_csv_file", "cohort_prune_candidates"]
 
 
 def test_duplicates_are_named_once_and_sorted():
@@ -185,3 +186,71 @@ def test_csv_names_every_bad_line_at_once():
     with pytest.raises(AnsibleFilterError) as error:
         cohort_members_csv("cohort_idnumber,username\nstaff\nok,amy\na,b,c\n", "f.csv")
     assert "line 2:" in str(error.value) and "line 4:" in str(error.value) and "line 3" not in str(error.value)
+
+
+def test_csv_text_with_a_byte_order_mark_reads_like_any_other():
+    assert cohort_members_csv("\ufeffcohort_idnumber,username\r\nstaff,bob\r\n") == {"staff": ["bob"]}
+
+
+def test_csv_text_with_undecodable_bytes_names_the_first_one():
+    # ansible.builtin.file passes the bytes of a Latin-1 file on as lone surrogates.
+    text = b"cohort_idnumber,username\nstaff,bob\nstaff,jos\xe9\n".decode("utf-8", "surrogateescape")
+    with pytest.raises(AnsibleFilterError) as error:
+        cohort_members_csv(text, "staff.csv")
+    assert str(error.value) == ("staff.csv cannot be read: it is not UTF-8 text: byte 0xe9 at line 3, column 10 is not "
+                                "valid UTF-8 (save it as \"CSV UTF-8\", or convert it, for example with iconv -f latin1 "
+                                "-t utf-8)")
+
+
+@pytest.mark.parametrize("data", [
+    b"cohort_idnumber,username\nstaff,jos\xc3\xa9\n",
+    b"\xef\xbb\xbfcohort_idnumber,username\r\nstaff,jos\xc3\xa9\r\n",
+], ids=["utf-8", "utf-8 with a byte order mark and CRLF"])
+def test_csv_file_in_utf8_is_read(tmp_path, data):
+    path = tmp_path / "members.csv"
+    path.write_bytes(data)
+    assert cohort_members_csv_file(str(path)) == {"staff": [u"jos\u00e9"]}
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"cohort_idnumber,username\nstaff,jos\xe9\n",
+     "m.csv cannot be read: it is not UTF-8 text: byte 0xe9 at line 2, column 10 is not valid UTF-8"),
+    (u"cohort_idnumber,username\nstaff,bob\n".encode("utf-16"),
+     "m.csv cannot be read: it is UTF-16 text (what spreadsheet programs write for \"Unicode text\"); "
+     "save it as \"CSV UTF-8\""),
+], ids=["latin-1", "utf-16"])
+def test_csv_file_in_another_encoding_fails_with_one_line_naming_it(tmp_path, monkeypatch, data, expected):
+    (tmp_path / "m.csv").write_bytes(data)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(AnsibleFilterError) as error:
+        cohort_members_csv_file("m.csv")
+    assert str(error.value).startswith(expected)
+    assert "\n" not in str(error.value)
+
+
+def test_csv_file_relative_path_is_resolved_against_the_current_directory(tmp_path, monkeypatch):
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "m.csv").write_text(u"cohort_idnumber,username\nstaff,bob\n")
+    monkeypatch.chdir(tmp_path)
+    assert cohort_members_csv_file("lists/m.csv") == {"staff": ["bob"]}
+    monkeypatch.chdir(tmp_path / "lists")
+    with pytest.raises(AnsibleFilterError) as error:
+        cohort_members_csv_file("lists/m.csv")
+    assert str(error.value) == (
+        "cannot read the CSV file lists/m.csv (%s): no such file or directory; a relative path is resolved against "
+        "the directory ansible-playbook runs in, %s" % (tmp_path / "lists" / "lists" / "m.csv", tmp_path / "lists"))
+
+
+def test_csv_file_malformed_names_the_file_as_given(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text(u"cohort_idnumber,username\nstaff\n")
+    with pytest.raises(AnsibleFilterError) as error:
+        cohort_members_csv_file(str(path))
+    assert str(error.value) == "%s is malformed: line 2: expected 2 fields (cohort_idnumber,username), found 1: 'staff'" % path
+
+
+@pytest.mark.parametrize("path", [None, "", "  "])
+def test_csv_file_without_a_path_says_so(path):
+    with pytest.raises(AnsibleFilterError) as error:
+        cohort_members_csv_file(path)
+    assert str(error.value) == "no CSV file given: the path is empty"
