@@ -19,6 +19,7 @@ import fnmatch
 import io
 import json
 import os
+import re
 
 from ansible.errors import AnsibleFilterError
 
@@ -178,14 +179,61 @@ def cohort_audit_report(tenants):
     return report
 
 
+# Markdown that renders exactly the text given: names, idnumbers and values come from users and sites.
+MD_SPECIAL = frozenset("\\`*_[]<>|~&")
+# A name that begins a line must not start a heading, a list item or a numbered list item.
+MD_LINE_START = re.compile(r"^(#|[-+]|\d+[.)])")
+# Member names shown per direction, and the width their lines are wrapped at.
+MD_NAMES_SHOWN = 50
+MD_WIDTH = 100
+
+
 def _md(text):
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Plain Markdown text for one line (a table cell too): specials escaped, line breaks as spaces."""
+    text = " ".join(str(text).splitlines())
+    escaped = "".join("\\" + char if char in MD_SPECIAL else char for char in text)
+    # "\\-" and "1\\." render as "-" and "1." anywhere, and never start a list or heading at a line start.
+    return MD_LINE_START.sub(lambda match: match.group(0)[:-1] + "\\" + match.group(0)[-1], escaped)
+
+
+def _code(text):
+    """text as a code span, whatever backticks it holds; a blank idnumber is said to be blank."""
+    text = " ".join(str(text).splitlines())
+    if not text.strip():
+        return "(no idnumber)"
+    runs = [len(run) for run in re.findall("`+", text)]
+    if not runs:
+        return "`%s`" % text
+    fence = "`" * (max(runs) + 1)
+    return "%s %s %s" % (fence, text, fence)
+
+
+def _count(number):
+    return "{:,}".format(number)
+
+
+def _name_lines(label, names, indent="  "):
+    """A sub-item listing names: escaped, at most MD_NAMES_SHOWN then "and N more", wrapped at MD_WIDTH."""
+    shown = [_md(name) for name in names[:MD_NAMES_SHOWN]]
+    words = ["%s," % name for name in shown[:-1]] + shown[-1:]
+    if len(names) > MD_NAMES_SHOWN:
+        words[-1] += ","
+        words.extend(["and", "%s" % _count(len(names) - MD_NAMES_SHOWN), "more"])
+    lines, line = [], "%s- %s:" % (indent, label)
+    for word in words:
+        if len(line) + 1 + len(word) > MD_WIDTH and not line.endswith(":"):
+            lines.append(line)
+            line = indent + "  " + word
+        else:
+            line += " " + word
+    lines.append(line)
+    return lines
 
 
 def cohort_audit_markdown(report, title="Cohort audit"):
     """The report as Markdown: a table of tenants, then the drift of each tenant that has some."""
     totals = report.get("totals") or {}
-    lines = ["# %s" % title, "",
+    lines = ["# %s" % _md(title), "",
              "%d tenant(s): %d clean, %d with drift, %d failed. Check mode: nothing was written to any site."
              % (totals.get("tenants", 0), totals.get("clean", 0), totals.get("drift", 0), totals.get("error", 0)), "",
              "| Tenant | Status | Create | Change | Delete | Member changes |",
@@ -201,30 +249,32 @@ def cohort_audit_markdown(report, title="Cohort audit"):
         entry = tenants[name]
         lines.extend(["", "## %s" % _md(name), ""])
         if entry.get("url"):
-            lines.extend(["Site: %s" % entry["url"], ""])
+            lines.extend(["Site: %s" % _md(entry["url"]), ""])
         if entry["status"] == "clean":
             lines.append("Clean: the site matches the desired state.")
             continue
         if entry["status"] == "error":
             lines.append("Error: %s" % _md(entry.get("error")))
         for cohort in entry.get("created") or []:
-            lines.append("- would create `%s` (%s)" % (cohort["idnumber"], _md(cohort.get("name"))))
+            lines.append("- would create %s (%s)" % (_code(cohort["idnumber"]), _md(cohort.get("name"))))
         for cohort in entry.get("changed") or []:
             fields = cohort.get("fields") or {}
             if not fields:
-                lines.append("- would change `%s`" % cohort["idnumber"])
+                lines.append("- would change %s" % _code(cohort["idnumber"]))
             for field in sorted(fields):
-                lines.append("- would change `%s` %s: %s → %s" % (
-                    cohort["idnumber"], field, _md(_display(fields[field]["old"])), _md(_display(fields[field]["new"]))))
+                lines.append("- would change %s %s: %s → %s" % (
+                    _code(cohort["idnumber"]), field, _md(_display(fields[field]["old"])), _md(_display(fields[field]["new"]))))
         for cohort in entry.get("deleted") or []:
-            lines.append("- would delete `%s` (%s)" % (cohort["idnumber"], _md(cohort.get("name"))))
+            lines.append("- would delete %s (%s)" % (_code(cohort["idnumber"]), _md(cohort.get("name"))))
         for cohort in entry.get("members") or []:
-            parts = []
-            if cohort["added"]:
-                parts.append("+%d (%s)" % (len(cohort["added"]), ", ".join(cohort["added"])))
-            if cohort["removed"]:
-                parts.append("−%d (%s)" % (len(cohort["removed"]), ", ".join(cohort["removed"])))
-            lines.append("- members of `%s`: %s" % (cohort["idnumber"], " ".join(parts)))
+            added, removed = list(cohort["added"]), list(cohort["removed"])
+            counts = ["%s to add" % _count(len(added))] if added else []
+            counts += ["%s to remove" % _count(len(removed))] if removed else []
+            lines.append("- members of %s: %s" % (_code(cohort["idnumber"]), ", ".join(counts)))
+            if added:
+                lines.extend(_name_lines("to add", added))
+            if removed:
+                lines.extend(_name_lines("to remove", removed))
     return "\n".join(lines) + "\n"
 
 

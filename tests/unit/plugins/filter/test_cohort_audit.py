@@ -11,6 +11,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.pluto.lms.plugins.filter.cohort_audit import (
+    MD_WIDTH,
     FilterModule,
     cohort_audit_markdown,
     cohort_audit_report,
@@ -153,7 +154,7 @@ def test_markdown_shows_the_table_and_each_drift():
     assert "- would create `alumni` (Alumni)" in text
     assert '- would change `faculty` name: "Faculty (old)" → "Faculty"' in text
     assert "- would delete `legacy` (Legacy)" in text
-    assert "- members of `faculty`: +1 (user07)" in text
+    assert "- members of `faculty`: 1 to add\n  - to add: user07\n" in text
     assert "Error: could not connect" in text
     # tenants in name order
     assert text.index("## east") < text.index("## north") < text.index("## south")
@@ -254,3 +255,49 @@ def test_csv_file_without_a_path_says_so(path):
     with pytest.raises(AnsibleFilterError) as error:
         cohort_members_csv_file(path)
     assert str(error.value) == "no CSV file given: the path is empty"
+
+
+def one_tenant_report(members=(), created=(), changed=(), deleted=(), error=None):
+    entry = {"url": "http://127.0.0.1:1", "status": "error" if error else "drift", "created": list(created),
+             "changed": list(changed), "deleted": list(deleted), "members": list(members)}
+    if error:
+        entry["error"] = error
+    return {"tenants": {"lakeside": entry}, "totals": {"tenants": 1, "clean": 0, "drift": 0 if error else 1,
+                                                        "error": 1 if error else 0}}
+
+
+def test_markdown_of_3000_member_changes_counts_first_then_wraps_and_caps_the_names():
+    added = ["u%05d" % n for n in range(1, 3001)]
+    text = cohort_audit_markdown(one_tenant_report(members=[{"idnumber": "students", "added": added,
+                                                              "removed": ["gone1", "gone2"]}]))
+    assert "| lakeside | drift | 0 | 0 | 0 | 3002 |" in text
+    assert "- members of `students`: 3,000 to add, 2 to remove\n  - to add: u00001, u00002," in text
+    assert "u00050, and 2,950 more\n  - to remove: gone1, gone2\n" in text
+    assert "u00051" not in text
+    assert max(len(line) for line in text.splitlines()) <= MD_WIDTH
+    assert len(text) < 2000
+    # Every continuation line of the list stays inside its item (indented), none starts a new one.
+    names = text[text.index("  - to add:"):text.index("  - to remove:")].splitlines()
+    assert len(names) > 2 and all(line.startswith("    u") for line in names[1:])
+
+
+def test_markdown_escapes_names_ids_and_values():
+    text = cohort_audit_markdown(one_tenant_report(
+        members=[{"idnumber": "team_`a`*", "added": ["j_doe", "*star*", "`tick`", "-dash", "1.first", "a|b"],
+                  "removed": []}],
+        created=[{"idnumber": "new_one", "name": "Staff *2026*"}],
+        changed=[{"idnumber": "x", "fields": {"name": {"old": "_old_", "new": "new"}}}],
+        deleted=[{"idnumber": "", "name": "No id"}]))
+    assert "- would create `new_one` (Staff \\*2026\\*)" in text
+    assert '- would change `x` name: "\\_old\\_" → "new"' in text
+    assert "- would delete (no idnumber) (No id)" in text
+    assert "- members of `` team_`a`* ``: 6 to add" in text
+    assert "  - to add: j\\_doe, \\*star\\*, \\`tick\\`, \\-dash, 1\\.first, a\\|b\n" in text
+
+
+def test_markdown_error_and_tenant_names_are_one_escaped_line():
+    report = one_tenant_report(error="Read the cohorts: *boom*\nsecond line")
+    report["tenants"]["lake_side"] = report["tenants"].pop("lakeside")
+    text = cohort_audit_markdown(report)
+    assert "Error: Read the cohorts: \\*boom\\* second line\n" in text
+    assert "## lake\\_side\n" in text and "| lake\\_side | error |" in text
