@@ -262,14 +262,14 @@ def one_tenant_report(members=(), created=(), changed=(), deleted=(), error=None
              "changed": list(changed), "deleted": list(deleted), "members": list(members)}
     if error:
         entry["error"] = error
-    return {"tenants": {"lakeside": entry}, "totals": {"tenants": 1, "clean": 0, "drift": 0 if error else 1,
-                                                        "error": 1 if error else 0}}
+    totals = {"tenants": 1, "clean": 0, "drift": 0 if error else 1, "error": 1 if error else 0}
+    return {"tenants": {"lakeside": entry}, "totals": totals}
 
 
 def test_markdown_of_3000_member_changes_counts_first_then_wraps_and_caps_the_names():
     added = ["u%05d" % n for n in range(1, 3001)]
-    text = cohort_audit_markdown(one_tenant_report(members=[{"idnumber": "students", "added": added,
-                                                              "removed": ["gone1", "gone2"]}]))
+    members = [{"idnumber": "students", "added": added, "removed": ["gone1", "gone2"]}]
+    text = cohort_audit_markdown(one_tenant_report(members=members))
     assert "| lakeside | drift | 0 | 0 | 0 | 3002 |" in text
     assert "- members of `students`: 3,000 to add, 2 to remove\n  - to add: u00001, u00002," in text
     assert "u00050, and 2,950 more\n  - to remove: gone1, gone2\n" in text
