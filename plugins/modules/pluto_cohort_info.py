@@ -30,6 +30,7 @@ options:
   query:
     description:
       - The site's own text search, a case-insensitive substring of the name, the idnumber or the description.
+      - Accents and spaces count, on PostgreSQL and MySQL/MariaDB sites alike (C(cafe) does not find C(café)).
     type: str
   category_idnumber:
     description:
