@@ -72,6 +72,7 @@ class Site:
         self.store = store
         self.races = Concurrency(store, race_window_ms, stopping)
         self.debug = debug
+        self.debug_in_message = False
         self.allow_cohort_themes = allow_cohort_themes
         self.shuffle_results = shuffle
         self.sitename = sitename

@@ -457,3 +457,26 @@ def test_cohort_members_need_only_cohort_view(rights_site):
     for token in ('details', 'alldetails', 'identity', 'view'):
         answer = rights_site.call('core_cohort_get_cohort_members', {'cohortids': [cohortid]}, token=token)
         assert sorted(answer[0]['userids']) == sorted([users['u00001'], users['u00002']]), token
+
+
+# --- small switches -------------------------------------------------------------------------------
+def test_debug_in_message_appends_the_reason():
+    """--debug-in-message: the message ends with the debug information too."""
+    with start_simulator(debug=True, debug_in_message=True) as sim:
+        create(sim, 'dbg')
+        answer = create(sim, 'dbg')
+        assert answer['debuginfo'] == 'record already exists: idnumber=dbg'
+        assert answer['message'] == 'Invalid parameter value detected (record already exists: idnumber=dbg)'
+    with start_simulator(debug=True) as sim:
+        create(sim, 'dbg')
+        assert create(sim, 'dbg')['message'] == 'Invalid parameter value detected'
+
+
+def test_state_parts_keep_only_the_keys_asked():
+    """GET /_sim/state?parts=... answers only those parts."""
+    with start_simulator(seed_users=2) as sim:
+        create(sim, 'parts')
+        state = sim.state(['cohorts', 'sequences'])
+        assert set(state) == {'cohorts', 'sequences'}
+        assert [cohort['idnumber'] for cohort in state['cohorts']] == ['parts']
+        assert set(sim.state()) == {'categories', 'users', 'cohorts', 'sequences'}
