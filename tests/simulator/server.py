@@ -23,8 +23,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from . import errors, phpform
+from .costs import DATABASES, CostModel
 from .errors import ACCESS_DEBUGINFO, WSError
-from .functions import (FUNCTIONS, OTHER_SITE_FUNCTIONS, REST_USE, ROLE_CAPABILITIES, WRITE_FUNCTIONS, Call, Site)
+from .functions import (FUNCTIONS, OTHER_SITE_FUNCTIONS, REST_USE, ROLE_CAPABILITIES, USER_VIEW, WRITE_FUNCTIONS, Call,
+                        Site)
 from .output import (HTML_TYPE, JSON_TYPE, LOGIN_PAGE, NOT_FOUND_PAGE, UNAVAILABLE_PAGE, error_body, htmlspecialchars,
                      result_body)
 from .params import clean_param, clean_return, php_empty, php_str, validate
@@ -119,7 +121,7 @@ class Simulator:
     """Site, tokens, request log and fault injection, independent of the HTTP plumbing."""
 
     def __init__(self, store, tokens, site, max_input_vars=5000, latency_ms=0, fail_rate=0.0, fail_mode='503',
-                 fail_seed=None, timeout_fault_s=60.0):
+                 fail_seed=None, timeout_fault_s=60.0, cost_model=None):
         self.store = store
         self.site = site
         self.tokens = {token.value: token for token in tokens}
@@ -130,6 +132,10 @@ class Simulator:
         self.fail_rng = random.Random(fail_seed)
         self.timeout_fault_s = timeout_fault_s
         self.stopping = threading.Event()
+        # --cost-model: a CostModel that sleeps each request's real-site cost in the thread serving it.
+        self.cost_model = cost_model
+        if cost_model is not None and cost_model.wait is None:
+            cost_model.wait = self.stopping.wait
         self.log = []
         self.log_lock = threading.Lock()
         self.fault_plan = None
@@ -183,6 +189,7 @@ class Simulator:
             restformat = 'xml'
         token_value = variables.pop('wstoken', None)
         function_name = variables.pop('wsfunction', None)
+        params = variables
         try:
             token = self.tokens.get(token_value) if isinstance(token_value, str) else None
             if token is None:
@@ -203,9 +210,14 @@ class Simulator:
             with self.store.transaction():
                 params = validate(function.params, variables) if function.validate_first else variables
                 result = clean_return(function.returns, function.handler(call, params))
+            if self.cost_model is not None:
+                # Outside the database lock: concurrent requests overlap as the workers allow.
+                self.cost_model.serve(function_name, params, result, user_view=call.has(USER_VIEW))
             body, ctype = result_body(result, function.returns, restformat)
             return 200, ctype, body, None
         except WSError as error:
+            if self.cost_model is not None:
+                self.cost_model.serve(function_name if isinstance(function_name, str) else None, params, error=True)
             body, ctype = error_body(error, restformat, self.site.debug)
             return 200, ctype, body, error.errorcode
 
@@ -466,6 +478,11 @@ def build_parser():
                         help='stop when the process that started the simulator is gone (for tests and scripts)')
     parser.add_argument('--tls-cert', help='serve HTTPS with this PEM certificate (chain)')
     parser.add_argument('--tls-key', help='the PEM private key of --tls-cert (default: in the --tls-cert file)')
+    parser.add_argument('--db', choices=DATABASES, default='postgres',
+                        help='the database kind of the simulated site (default postgres)')
+    parser.add_argument('--cost-model', action='store_true',
+                        help='spend what each request costs on a real Moodle 4.5 site with the --db database '
+                             '(fixed ms a request + ms an item, measured); off by default')
     return parser
 
 
@@ -487,7 +504,8 @@ def main(argv=None):
                 sitename=args.sitename)
     sim = Simulator(store, tokens, site, max_input_vars=args.max_input_vars, latency_ms=args.latency_ms,
                     fail_rate=args.fail_rate, fail_mode=args.fail_mode, fail_seed=args.fail_seed,
-                    timeout_fault_s=args.timeout_fault_s)
+                    timeout_fault_s=args.timeout_fault_s,
+                    cost_model=CostModel(args.db) if args.cost_model else None)
     server = Server((args.host, args.port), sim, verbose=args.verbose)
     port = server.server_address[1]
     scheme = 'http'
