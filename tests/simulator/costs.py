@@ -7,8 +7,9 @@ was fitted; ``contract/cost-timings.json`` the recorded timings it was fitted on
 
 ``request_cost_ms()`` is a pure function of the request and its answer, so tests can check it
 without sleeping. With ``--cost-model`` the simulator sleeps that long in the worker that
-serves the request, outside the database lock, so concurrent requests overlap as far as the
-bounded pool of workers lets them, as on the real site.
+serves the request (``CostModel`` is the server's cost hook), outside the database lock, so
+concurrent requests overlap as far as the bounded pool of workers (``--workers N``) lets them,
+and wait in line for a worker when all are busy, as on the real site.
 
 What counts as an item, per function:
 
@@ -28,6 +29,7 @@ What counts as an item, per function:
 
 from __future__ import annotations
 
+import json
 import time
 
 DATABASES = ('postgres', 'mariadb')
@@ -183,25 +185,42 @@ def request_cost_ms(db, wsfunction, params, result=None, error=False, user_view=
 
 
 class CostModel:
-    """``--cost-model``: sleeps what each request costs on a real site of the given database kind."""
+    """``--cost-model``: the simulator's cost hook, sleeping what each request costs on a real site.
 
-    def __init__(self, db='postgres', wait=None):
+    The server calls it once per web-service request, in the worker that serves the request,
+    after the answer is made and before it is sent: ``wsfunction``, ``form`` (the request's
+    fields as PHP parsed them) and ``answer`` (``(status, content type, body, errorcode)``).
+    Items are counted from the form and, for JSON answers, from the answer (an XML answer's
+    items are not counted).
+    """
+
+    def __init__(self, db='postgres', wait=None, user_view=None):
         if db not in TABLE:
             raise ValueError('unknown database kind %r (kinds: %s)' % (db, ', '.join(DATABASES)))
         self.db = db
-        # wait(seconds) sleeps; the simulator passes its stop event's wait so that shutdown cuts a sleep short.
-        self.wait = wait
+        # wait(seconds) sleeps; the simulator passes its stop event's wait, so that shutdown cuts a sleep short.
+        self.wait = wait or time.sleep
+        # user_view(token) -> may that token view users (moodle/user:viewdetails)? Unknown tokens: yes.
+        self.user_view = user_view
 
-    def cost_ms(self, wsfunction, params, result=None, error=False, user_view=True):
-        """The request's cost on the real site (see request_cost_ms)."""
-        return request_cost_ms(self.db, wsfunction, params, result, error, user_view)
+    def cost_ms(self, wsfunction, form, answer):
+        """What the request costs on the real site, in milliseconds."""
+        _status, ctype, body, errorcode = answer
+        form = form if isinstance(form, dict) else {}
+        if errorcode is not None:
+            return request_cost_ms(self.db, wsfunction, form, error=True)
+        result = None
+        if 'json' in (ctype or ''):
+            try:
+                result = json.loads(body)
+            except ValueError:
+                result = None
+        token = form.get('wstoken')
+        user_view = True if self.user_view is None or not isinstance(token, str) else self.user_view(token)
+        return request_cost_ms(self.db, wsfunction, form, result, user_view=user_view)
 
-    def serve(self, wsfunction, params, result=None, error=False, user_view=True):
-        """Spend the request's cost in the calling thread (the worker serving the request)."""
-        seconds = self.cost_ms(wsfunction, params, result, error, user_view) / 1000.0
+    def __call__(self, wsfunction, form, answer):
+        seconds = self.cost_ms(wsfunction, form, answer) / 1000.0
         if seconds > 0:
-            if self.wait is not None:
-                self.wait(seconds)
-            else:
-                time.sleep(seconds)
+            self.wait(seconds)
         return seconds

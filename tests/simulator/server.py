@@ -121,7 +121,7 @@ class Simulator:
     """Site, tokens, request log and fault injection, independent of the HTTP plumbing."""
 
     def __init__(self, store, tokens, site, max_input_vars=5000, latency_ms=0, fail_rate=0.0, fail_mode='503',
-                 fail_seed=None, timeout_fault_s=60.0, cost_model=None):
+                 fail_seed=None, timeout_fault_s=60.0):
         self.store = store
         self.site = site
         self.tokens = {token.value: token for token in tokens}
@@ -132,10 +132,6 @@ class Simulator:
         self.fail_rng = random.Random(fail_seed)
         self.timeout_fault_s = timeout_fault_s
         self.stopping = threading.Event()
-        # --cost-model: a CostModel that sleeps each request's real-site cost in the thread serving it.
-        self.cost_model = cost_model
-        if cost_model is not None and cost_model.wait is None:
-            cost_model.wait = self.stopping.wait
         self.log = []
         self.log_lock = threading.Lock()
         self.fault_plan = None
@@ -189,7 +185,6 @@ class Simulator:
             restformat = 'xml'
         token_value = variables.pop('wstoken', None)
         function_name = variables.pop('wsfunction', None)
-        params = variables
         try:
             token = self.tokens.get(token_value) if isinstance(token_value, str) else None
             if token is None:
@@ -210,14 +205,9 @@ class Simulator:
             with self.store.transaction():
                 params = validate(function.params, variables) if function.validate_first else variables
                 result = clean_return(function.returns, function.handler(call, params))
-            if self.cost_model is not None:
-                # Outside the database lock: concurrent requests overlap as the workers allow.
-                self.cost_model.serve(function_name, params, result, user_view=call.has(USER_VIEW))
             body, ctype = result_body(result, function.returns, restformat)
             return 200, ctype, body, None
         except WSError as error:
-            if self.cost_model is not None:
-                self.cost_model.serve(function_name if isinstance(function_name, str) else None, params, error=True)
             body, ctype = error_body(error, restformat, self.site.debug)
             return 200, ctype, body, error.errorcode
 
@@ -402,13 +392,25 @@ class Handler(BaseHTTPRequestHandler):
             sim.stopping.wait(sim.timeout_fault_s)
             self.reset_connection()
         else:
-            status, rtype, text, errorcode = sim.handle(get, post, force_xml=fault == 'xml')
+            answer = sim.handle(get, post, force_xml=fault == 'xml')
+            self.server.cost_hook(wsfunction, merged, answer)
+            status, rtype, text, errorcode = answer
             entry['errorcode'] = errorcode
             if fault == 'lost':
                 self.reset_connection()
                 return
             entry['status'] = status
             self.send_text(status, text, rtype)
+
+
+def no_cost(wsfunction, form, answer):  # pylint: disable=unused-argument
+    """The default cost hook: a request costs nothing beyond the simulator's own work.
+
+    ``--cost-model`` replaces ``Server.cost_hook`` with a costs.CostModel, called once per
+    web-service request in the thread that serves it, after the answer is made and before it is
+    sent: ``wsfunction``, ``form`` (the fields as PHP parsed them), ``answer`` (``(status,
+    content type, body, errorcode)``).
+    """
 
 
 class Server(ThreadingHTTPServer):
@@ -422,6 +424,7 @@ class Server(ThreadingHTTPServer):
         super().__init__(address, Handler)
         self.sim = sim
         self.verbose = verbose
+        self.cost_hook = no_cost
 
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]
@@ -479,10 +482,10 @@ def build_parser():
     parser.add_argument('--tls-cert', help='serve HTTPS with this PEM certificate (chain)')
     parser.add_argument('--tls-key', help='the PEM private key of --tls-cert (default: in the --tls-cert file)')
     parser.add_argument('--db', choices=DATABASES, default='postgres',
-                        help='the database kind of the simulated site (default postgres)')
+                        help='database kind the site runs on (default postgres)')
     parser.add_argument('--cost-model', action='store_true',
                         help='spend what each request costs on a real Moodle 4.5 site with the --db database '
-                             '(fixed ms a request + ms an item, measured); off by default')
+                             '(measured fixed ms a request + ms an item); off by default')
     return parser
 
 
@@ -504,9 +507,11 @@ def main(argv=None):
                 sitename=args.sitename)
     sim = Simulator(store, tokens, site, max_input_vars=args.max_input_vars, latency_ms=args.latency_ms,
                     fail_rate=args.fail_rate, fail_mode=args.fail_mode, fail_seed=args.fail_seed,
-                    timeout_fault_s=args.timeout_fault_s,
-                    cost_model=CostModel(args.db) if args.cost_model else None)
+                    timeout_fault_s=args.timeout_fault_s)
     server = Server((args.host, args.port), sim, verbose=args.verbose)
+    if args.cost_model:
+        server.cost_hook = CostModel(args.db, wait=sim.stopping.wait, user_view=lambda token: USER_VIEW in
+                                     ROLE_CAPABILITIES[sim.tokens[token].role] if token in sim.tokens else True)
     port = server.server_address[1]
     scheme = 'http'
     if args.tls_cert:

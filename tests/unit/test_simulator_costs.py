@@ -18,7 +18,7 @@ import statistics
 
 import pytest
 
-from tests.simulator import costs
+from tests.simulator import costs, phpform
 from tests.simulator.server import build_parser
 
 CONTRACT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -129,12 +129,38 @@ def test_an_unknown_database_kind_is_refused():
         costs.CostModel('oracle')
 
 
-def test_cost_model_spends_the_cost_through_the_given_wait():
+def form_of(body):
+    return phpform.build(phpform.split_pairs(body.encode('utf-8')))
+
+
+def test_the_hook_counts_items_from_the_form_and_the_json_answer_and_sleeps_through_wait():
     waited = []
     model = costs.CostModel('mariadb', wait=waited.append)
-    spent = model.serve('core_user_get_users_by_field', {'field': 'username', 'values': users(100)}, [])
-    assert waited == [pytest.approx((21 + 2.57 * 100) / 1000.0)]
-    assert spent == waited[0]
+    form = form_of('wstoken=t&wsfunction=core_user_get_users_by_field&field=username&'
+                   + '&'.join('values%%5B%d%%5D=u%05d' % (i, i) for i in range(100)))
+    spent = model('core_user_get_users_by_field', form, (200, 'application/json', '[]', None))
+    assert waited == [pytest.approx((21 + 2.57 * 100) / 1000.0)] and spent == waited[0]
+    form = form_of('wsfunction=core_cohort_add_cohort_members&'
+                   + '&'.join('members%%5B%d%%5D%%5Busertype%%5D%%5Bvalue%%5D=%d' % (i, i) for i in range(10)))
+    answer = json.dumps({'warnings': [{'warningcode': '3', 'message': 'record already exists'}] * 4})
+    assert model.cost_ms('core_cohort_add_cohort_members', form, (200, 'application/json', answer, None)) == \
+        pytest.approx(8 + 1.73 * 6 + 0.46 * 4)
+    members = json.dumps([{'cohortid': 1, 'userids': list(range(1000))}])
+    assert model.cost_ms('core_cohort_get_cohort_members', form_of('cohortids%5B0%5D=1'),
+                         (200, 'application/json', members, None)) == pytest.approx(8 + 0.005 * 1000)
+
+
+def test_the_hook_charges_an_error_answer_its_fixed_cost_and_asks_who_may_view_users():
+    model = costs.CostModel('postgres', wait=lambda seconds: None, user_view=lambda token: token == 'manager')
+    form = form_of('wstoken=viewer&field=id&' + '&'.join('values%%5B%d%%5D=%d' % (i, i) for i in range(500)))
+    assert model.cost_ms('core_user_get_users_by_field', form,
+                         (200, 'application/json', '[]', None)) == pytest.approx(31 + 0.92 * 500)
+    form['wstoken'] = 'manager'
+    assert model.cost_ms('core_user_get_users_by_field', form,
+                         (200, 'application/json', '[]', None)) == pytest.approx(31 + 3.53 * 500)
+    error = json.dumps({'exception': 'invalid_parameter_exception', 'errorcode': 'invalidparameter'})
+    assert model.cost_ms('core_user_get_users_by_field', form,
+                         (200, 'application/json', error, 'invalidparameter')) == pytest.approx(31)
 
 
 def test_the_switch_is_off_by_default_and_takes_the_database_kind_from_db():
