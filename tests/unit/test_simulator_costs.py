@@ -133,13 +133,28 @@ def form_of(body):
     return phpform.build(phpform.split_pairs(body.encode('utf-8')))
 
 
+class FakeTime:
+    """A clock that moves only when the model waits."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def clock(self):
+        return self.now
+
+    def wait(self, seconds):
+        self.now += seconds
+        return False
+
+
 def test_the_hook_counts_items_from_the_form_and_the_json_answer_and_sleeps_through_wait():
-    waited = []
-    model = costs.CostModel('mariadb', wait=waited.append)
+    fake = FakeTime()
+    model = costs.CostModel('mariadb', wait=fake.wait, clock=fake.clock)
     form = form_of('wstoken=t&wsfunction=core_user_get_users_by_field&field=username&'
                    + '&'.join('values%%5B%d%%5D=u%05d' % (i, i) for i in range(100)))
     spent = model('core_user_get_users_by_field', form, (200, 'application/json', '[]', None))
-    assert waited == [pytest.approx((21 + 2.57 * 100) / 1000.0)] and spent == waited[0]
+    assert spent == pytest.approx((21 + 2.57 * 100) / 1000.0)
+    assert fake.now == pytest.approx(spent)
     form = form_of('wsfunction=core_cohort_add_cohort_members&'
                    + '&'.join('members%%5B%d%%5D%%5Busertype%%5D%%5Bvalue%%5D=%d' % (i, i) for i in range(10)))
     answer = json.dumps({'warnings': [{'warningcode': '3', 'message': 'record already exists'}] * 4})
@@ -148,6 +163,29 @@ def test_the_hook_counts_items_from_the_form_and_the_json_answer_and_sleeps_thro
     members = json.dumps([{'cohortid': 1, 'userids': list(range(1000))}])
     assert model.cost_ms('core_cohort_get_cohort_members', form_of('cohortids%5B0%5D=1'),
                          (200, 'application/json', members, None)) == pytest.approx(8 + 0.005 * 1000)
+
+
+def test_requests_in_service_share_the_sites_two_cores():
+    fake = FakeTime()
+    model = costs.CostModel('postgres', wait=fake.wait, clock=fake.clock)
+    assert model.cores == 2 and model.share() == 1.0
+    model.in_service = 3
+    assert model.share() == pytest.approx(2.0 / 3)
+    # With this one, four requests share two cores: its cost takes twice as long.
+    model.spend(1.0)
+    assert fake.now == pytest.approx(2.0)
+    assert model.in_service == 3
+    model.in_service = 1
+    fake.now = 0.0
+    model.spend(1.0)
+    assert fake.now == pytest.approx(1.0)
+
+
+def test_a_stopping_simulator_ends_the_cost_early():
+    waits = []
+    model = costs.CostModel('postgres', wait=lambda seconds: waits.append(seconds) or True)
+    model.spend(3.0)
+    assert len(waits) == 1 and model.in_service == 0
 
 
 def test_the_hook_charges_an_error_answer_its_fixed_cost_and_asks_who_may_view_users():
