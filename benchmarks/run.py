@@ -648,8 +648,8 @@ def run_cost_models(h, want):
     sizes = list(h.args.cost_sizes)
     for db in h.args.cost_models:
         h.model = db
-        print("%s: N = %s, uri loop of %d" % (report.MODEL_LABELS[db], ", ".join(str(n) for n in sizes),
-                                               h.args.cost_uri_n), flush=True)
+        shown = ", ".join(str(n) for n in sizes)
+        print("%s: N = %s, uri loop of %d" % (report.MODEL_LABELS[db], shown, h.args.cost_uri_n), flush=True)
         site = h.site("cost-" + db, 0, max(sizes + [h.args.cost_uri_n, 10]), cost_model=db)
         try:
             for n in sizes:
@@ -739,8 +739,8 @@ def plot(rows, path):
     axes.set_xlabel("members added (N)")
     axes.set_ylabel("wall time of the run, s (median)")
     latency = by_case.get("member_add", [{}])[0].get("latency_ms", 20)
-    axes.set_title("pluto.lms: adding N members to a cohort (%s, %s ms latency)" % (report.MODEL_LABELS["none"],
-                                                                                      latency))
+    axes.set_title("pluto.lms: adding N members to a cohort (%s, %s ms latency)"
+                   % (report.MODEL_LABELS["none"], latency))
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(loc="upper left", fontsize=8)
     figure.tight_layout()
@@ -830,8 +830,8 @@ def summary_block(meta, rows, verdicts):
         lines += cost_model_lines(meta, model_rows, verdicts[db]) + [""]
     lines += ["**%s**: the simulator's own speed (%s), %d ms latency added to every request (scale cases at zero "
               "latency); median of %s. These figures show the collection's own overhead: a real site spends far "
-              "longer on each user (above)." % (title("none"), simulator_note(meta), meta["latency_ms"],
-                                                 runs(meta["reps"])), ""]
+              "longer on each user (above)."
+              % (title("none"), simulator_note(meta), meta["latency_ms"], runs(meta["reps"])), ""]
     lines += member_table(meta, report.rows_of(rows, "none"), meta["sizes"])
     lines += ["", report.render_verdicts(verdicts["none"]), "",
               "![time against N, simulator with no cost](benchmarks/results/time_vs_n.png)"]
