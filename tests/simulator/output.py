@@ -102,16 +102,22 @@ def result_body(value, desc, restformat):
     return XML_HEAD + '<RESPONSE>\n' + xmlize(value, desc) + '</RESPONSE>\n', XML_TYPE
 
 
-def error_body(error, restformat, debug):
-    """Body and content type of an exception answer."""
+def error_body(error, restformat, debug, debug_in_message=False):
+    """Body and content type of an exception answer.
+
+    ``debug_in_message``: with debugging on, the message also ends with `` (debuginfo)``.
+    """
+    message = error.message
+    if debug and debug_in_message and error.debuginfo:
+        message = '%s (%s)' % (message, error.debuginfo)
     if restformat == 'json':
-        envelope = {'exception': error.exception, 'errorcode': error.errorcode, 'message': error.message}
+        envelope = {'exception': error.exception, 'errorcode': error.errorcode, 'message': message}
         if debug and error.debuginfo is not None:
             envelope['debuginfo'] = error.debuginfo
         return php_json(envelope), JSON_TYPE
     parts = [XML_HEAD, '<EXCEPTION class="%s">\n' % error.exception]
     parts.append('<ERRORCODE>%s</ERRORCODE>\n' % htmlspecialchars(error.errorcode))
-    parts.append('<MESSAGE>%s</MESSAGE>\n' % htmlspecialchars(error.message))
+    parts.append('<MESSAGE>%s</MESSAGE>\n' % htmlspecialchars(message))
     if debug and error.debuginfo is not None:
         parts.append('<DEBUGINFO>%s</DEBUGINFO>\n' % htmlspecialchars(error.debuginfo))
     parts.append('</EXCEPTION>\n')

@@ -267,8 +267,10 @@ class SimulatorProcess:
         """No more injected faults (random ones from --fail-rate stay)."""
         self._control('DELETE', '/_sim/faults')
 
-    def state(self):
-        """Categories, users, cohorts with their members, and id sequences."""
+    def state(self, parts=None):
+        """Categories, users, cohorts with their members, and id sequences (``parts``: only those keys)."""
+        if parts:
+            return self._control('GET', '/_sim/state?parts=' + ','.join(parts))
         return self._control('GET', '/_sim/state')
 
 

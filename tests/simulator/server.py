@@ -22,7 +22,7 @@ import sys
 import threading
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from . import errors, phpform
 from .costs import CostModel
@@ -235,7 +235,7 @@ class Simulator:
             body, ctype = result_body(result, function.returns, restformat)
             return 200, ctype, body, None
         except WSError as error:
-            body, ctype = error_body(error, restformat, self.site.debug)
+            body, ctype = error_body(error, restformat, self.site.debug, self.site.debug_in_message)
             return 200, ctype, body, error.errorcode
 
 
@@ -339,7 +339,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             if split.path.startswith('/_sim/') or split.path == '/_sim':
-                self.control(split.path, body)
+                self.control(split.path, body, split.query)
             elif split.path == WS_PATH:
                 self.webservice(split.query, body)
             else:
@@ -349,7 +349,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_text(500, 'simulator error\n', 'text/plain; charset=utf-8')
 
     # --- /_sim ---------------------------------------------------------------------------
-    def control(self, path, body):
+    def control(self, path, body, query=''):
         """Test-control endpoints (no token needed)."""
         sim = self.server.sim
         method = self.command
@@ -377,7 +377,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             self.send_json(200, sim.fault_plan.describe() if sim.fault_plan else None)
         elif path == '/_sim/state' and method == 'GET':
-            self.send_json(200, sim.store.dump())
+            parts = [part for value in parse_qs(query).get('parts', []) for part in value.split(',') if part]
+            self.send_json(200, sim.store.dump(parts or None))
         else:
             self.send_json(404, {'error': 'unknown control endpoint %s %s' % (method, path)})
 
@@ -534,6 +535,8 @@ def build_parser():
     parser.add_argument('--timeout-fault-s', type=float, default=60.0,
                         help='how long a "timeout" fault holds the request (default 60 s)')
     parser.add_argument('--debug', action='store_true', help='developer debugging: errors carry debuginfo')
+    parser.add_argument('--debug-in-message', action='store_true',
+                        help='with --debug, error messages also end with " (debuginfo)"')
     parser.add_argument('--allow-cohort-themes', action='store_true', help='site setting allowcohortthemes')
     parser.add_argument('--seed-users', type=int, default=0, metavar='N', help='users u00001..uNNNNN')
     parser.add_argument('--seed-file', help='JSON or YAML with categories, users and cohorts')
@@ -570,6 +573,7 @@ def main(argv=None):
         store.seed(load_seed(args.seed_file))
     site = Site(store, debug=args.debug, allow_cohort_themes=args.allow_cohort_themes, shuffle=not args.no_shuffle,
                 sitename=args.sitename, race_window_ms=args.race_window_ms)
+    site.debug_in_message = args.debug_in_message
     sim = Simulator(store, tokens, site, max_input_vars=args.max_input_vars, latency_ms=args.latency_ms,
                     fail_rate=args.fail_rate, fail_mode=args.fail_mode, fail_seed=args.fail_seed,
                     timeout_fault_s=args.timeout_fault_s)

@@ -357,17 +357,20 @@ class Store:
                          [(cohortid, userid, now) for userid in userids])
 
     # --- inspection ------------------------------------------------------------------
-    def dump(self):
-        """Everything tests may want to assert on, as plain data."""
+    def dump(self, parts=None):
+        """Everything tests may want to assert on, as plain data (``parts``: only these keys)."""
+        wanted = set(parts or ('categories', 'users', 'cohorts', 'sequences'))
         with self.lock:
             conn = self.conn
             categories = [{'id': r['id'], 'name': r['name'], 'idnumber': r['idnumber'], 'parent': r['parent'],
                            'contextid': r['contextid'], 'path': r['path'], 'visible': r['visible']}
                           for r in conn.execute('SELECT * FROM category ORDER BY id')]
-            users = [{'id': r['id'], 'username': r['username'], 'email': r['email'], 'idnumber': r['idnumber'],
-                      'firstname': r['firstname'], 'lastname': r['lastname'], 'suspended': bool(r['suspended']),
-                      'deleted': bool(r['deleted'])}
-                     for r in conn.execute('SELECT * FROM users ORDER BY id')]
+            users = []
+            if 'users' in wanted:
+                users = [{'id': r['id'], 'username': r['username'], 'email': r['email'], 'idnumber': r['idnumber'],
+                          'firstname': r['firstname'], 'lastname': r['lastname'],
+                          'suspended': bool(r['suspended']), 'deleted': bool(r['deleted'])}
+                         for r in conn.execute('SELECT * FROM users ORDER BY id')]
             members = {}
             for row in conn.execute('SELECT cohortid, userid FROM cohort_members ORDER BY cohortid, userid'):
                 members.setdefault(row['cohortid'], []).append(row['userid'])
@@ -376,4 +379,5 @@ class Store:
                         'visible': bool(r['visible']), 'component': r['component'], 'theme': r['theme'],
                         'members': members.get(r['id'], [])}
                        for r in conn.execute('SELECT * FROM cohort ORDER BY id')]
-            return {'categories': categories, 'users': users, 'cohorts': cohorts, 'sequences': dict(self.seq)}
+            everything = {'categories': categories, 'users': users, 'cohorts': cohorts, 'sequences': dict(self.seq)}
+            return {key: value for key, value in everything.items() if key in wanted}
