@@ -644,7 +644,7 @@ def _other_client_add(call, members, cohort_ids):
     spec = call.fault
     wanted = spec.get('userids')
     if wanted is None:
-        pairs = [(cohortid, userid) for cohortid, userid in members]
+        pairs = list(members)
     else:
         known = {row['id'] for row in _rows_by(store.conn, 'SELECT id FROM users WHERE deleted = 0 AND id IN (%s)',
                                                sorted({int(userid) for userid in wanted}))}
@@ -712,8 +712,8 @@ def add_cohort_members(call, params):
         for member in members:
             cohortid = userid = None
             try:
-                if member['cohorttype']['type'] in ('id', 'idnumber') and member['usertype']['type'] in ('id',
-                                                                                                          'username'):
+                ctype, utype = member['cohorttype']['type'], member['usertype']['type']
+                if ctype in ('id', 'idnumber') and utype in ('id', 'username'):
                     cohortid = lookup(member['cohorttype']['type'], member['cohorttype']['value'], cohorts_by_id,
                                       cohorts_by_idnumber)
                     userid = lookup(member['usertype']['type'], member['usertype']['value'], users_by_id,

@@ -162,9 +162,9 @@ def rebuild_elided_add(case):
     start, end, cohortid = (int(number) for number in USER_RANGE.search(case['note']).groups())
     pairs = [('wstoken', '<TOKEN>'), ('wsfunction', 'core_cohort_add_cohort_members'), ('moodlewsrestformat', 'json')]
     for index, userid in enumerate(range(start, end + 1)):
-        pairs += [('members[%d][cohorttype][type]' % index, 'id'), ('members[%d][cohorttype][value]' % index,
-                                                                      str(cohortid)),
-                  ('members[%d][usertype][type]' % index, 'id'), ('members[%d][usertype][value]' % index, str(userid))]
+        prefix = 'members[%d]' % index
+        pairs += [(prefix + '[cohorttype][type]', 'id'), (prefix + '[cohorttype][value]', str(cohortid)),
+                  (prefix + '[usertype][type]', 'id'), (prefix + '[usertype][value]', str(userid))]
     return pairs
 
 
