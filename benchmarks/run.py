@@ -64,6 +64,9 @@ KEEPALIVE_STALL_MS = 25.0
 # Users a simulated tenant holds; the tenant inventory puts 200 of them in cohorts.
 TENANT_USERS = 200
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+# The README is read on Galaxy and from installed copies, without the repository (or benchmarks/) around it.
+REPOSITORY = "https://github.com/pluto-lms/ansible-collection-pluto-lms/blob/main/"
+REPOSITORY_RAW = "https://raw.githubusercontent.com/pluto-lms/ansible-collection-pluto-lms/main/"
 
 
 class BenchError(Exception):
@@ -813,10 +816,10 @@ def verdict_count(verdicts):
 def summary_block(meta, rows, verdicts):
     """The text quoted in README.md: the real-site cost model's figures first, then the simulator's own."""
     lines = ["Measured by `make bench` (%s, commit %s, %s; %d cores; load average %s at the start, %s at the end). "
-             "Full results: [benchmarks/results/results.md](benchmarks/results/results.md)." % (
+             "Full results: [benchmarks/results/results.md](%sbenchmarks/results/results.md)." % (
                  meta["date"][:10], meta["commit"], meta["ansible"], meta["cpus"],
                  " / ".join("%.2f" % x for x in meta["loadavg_start"]),
-                 " / ".join("%.2f" % x for x in meta["loadavg_end"])), ""]
+                 " / ".join("%.2f" % x for x in meta["loadavg_end"]), REPOSITORY), ""]
     for db in meta.get("cost_models", []):
         model_rows = report.rows_of(rows, db)
         if not model_rows or db not in verdicts:
@@ -834,7 +837,7 @@ def summary_block(meta, rows, verdicts):
               % (title("none"), simulator_note(meta), meta["latency_ms"], runs(meta["reps"])), ""]
     lines += member_table(meta, report.rows_of(rows, "none"), meta["sizes"])
     lines += ["", report.render_verdicts(verdicts["none"]), "",
-              "![time against N, simulator with no cost](benchmarks/results/time_vs_n.png)"]
+              "![time against N, simulator with no cost](%sbenchmarks/results/time_vs_n.png)" % REPOSITORY_RAW]
     return "\n".join(lines)
 
 

@@ -5,17 +5,21 @@
 
 They turn the registered results of pluto_cohort / pluto_cohort_member runs into a per-tenant
 summary, merge the summaries of many tenants into one audit report, render it as Markdown,
-pick the cohorts that prune deletes, and read the membership CSV. Pure functions: no site access.
+pick the cohorts that prune deletes, and read the membership CSV. No site access; only
+cohort_members_csv_file reads a file (on the controller).
 Every list they return is sorted, so a report is the same for the same drift.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import codecs
 import csv
 import fnmatch
 import io
 import json
+import os
+import re
 
 from ansible.errors import AnsibleFilterError
 
@@ -175,14 +179,61 @@ def cohort_audit_report(tenants):
     return report
 
 
+# Markdown that renders exactly the text given: names, idnumbers and values come from users and sites.
+MD_SPECIAL = frozenset("\\`*_[]<>|~&")
+# A name that begins a line must not start a heading, a list item or a numbered list item.
+MD_LINE_START = re.compile(r"^(#|[-+]|\d+[.)])")
+# Member names shown per direction, and the width their lines are wrapped at.
+MD_NAMES_SHOWN = 50
+MD_WIDTH = 100
+
+
 def _md(text):
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Plain Markdown text for one line (a table cell too): specials escaped, line breaks as spaces."""
+    text = " ".join(str(text).splitlines())
+    escaped = "".join("\\" + char if char in MD_SPECIAL else char for char in text)
+    # "\\-" and "1\\." render as "-" and "1." anywhere, and never start a list or heading at a line start.
+    return MD_LINE_START.sub(lambda match: match.group(0)[:-1] + "\\" + match.group(0)[-1], escaped)
+
+
+def _code(text):
+    """text as a code span, whatever backticks it holds; a blank idnumber is said to be blank."""
+    text = " ".join(str(text).splitlines())
+    if not text.strip():
+        return "(no idnumber)"
+    runs = [len(run) for run in re.findall("`+", text)]
+    if not runs:
+        return "`%s`" % text
+    fence = "`" * (max(runs) + 1)
+    return "%s %s %s" % (fence, text, fence)
+
+
+def _count(number):
+    return "{:,}".format(number)
+
+
+def _name_lines(label, names, indent="  "):
+    """A sub-item listing names: escaped, at most MD_NAMES_SHOWN then "and N more", wrapped at MD_WIDTH."""
+    shown = [_md(name) for name in names[:MD_NAMES_SHOWN]]
+    words = ["%s," % name for name in shown[:-1]] + shown[-1:]
+    if len(names) > MD_NAMES_SHOWN:
+        words[-1] += ","
+        words.extend(["and", "%s" % _count(len(names) - MD_NAMES_SHOWN), "more"])
+    lines, line = [], "%s- %s:" % (indent, label)
+    for word in words:
+        if len(line) + 1 + len(word) > MD_WIDTH and not line.endswith(":"):
+            lines.append(line)
+            line = indent + "  " + word
+        else:
+            line += " " + word
+    lines.append(line)
+    return lines
 
 
 def cohort_audit_markdown(report, title="Cohort audit"):
     """The report as Markdown: a table of tenants, then the drift of each tenant that has some."""
     totals = report.get("totals") or {}
-    lines = ["# %s" % title, "",
+    lines = ["# %s" % _md(title), "",
              "%d tenant(s): %d clean, %d with drift, %d failed. Check mode: nothing was written to any site."
              % (totals.get("tenants", 0), totals.get("clean", 0), totals.get("drift", 0), totals.get("error", 0)), "",
              "| Tenant | Status | Create | Change | Delete | Member changes |",
@@ -198,41 +249,61 @@ def cohort_audit_markdown(report, title="Cohort audit"):
         entry = tenants[name]
         lines.extend(["", "## %s" % _md(name), ""])
         if entry.get("url"):
-            lines.extend(["Site: %s" % entry["url"], ""])
+            lines.extend(["Site: %s" % _md(entry["url"]), ""])
         if entry["status"] == "clean":
             lines.append("Clean: the site matches the desired state.")
             continue
         if entry["status"] == "error":
             lines.append("Error: %s" % _md(entry.get("error")))
         for cohort in entry.get("created") or []:
-            lines.append("- would create `%s` (%s)" % (cohort["idnumber"], _md(cohort.get("name"))))
+            lines.append("- would create %s (%s)" % (_code(cohort["idnumber"]), _md(cohort.get("name"))))
         for cohort in entry.get("changed") or []:
             fields = cohort.get("fields") or {}
             if not fields:
-                lines.append("- would change `%s`" % cohort["idnumber"])
+                lines.append("- would change %s" % _code(cohort["idnumber"]))
             for field in sorted(fields):
-                lines.append("- would change `%s` %s: %s → %s" % (
-                    cohort["idnumber"], field, _md(_display(fields[field]["old"])), _md(_display(fields[field]["new"]))))
+                lines.append("- would change %s %s: %s → %s" % (
+                    _code(cohort["idnumber"]), field, _md(_display(fields[field]["old"])), _md(_display(fields[field]["new"]))))
         for cohort in entry.get("deleted") or []:
-            lines.append("- would delete `%s` (%s)" % (cohort["idnumber"], _md(cohort.get("name"))))
+            lines.append("- would delete %s (%s)" % (_code(cohort["idnumber"]), _md(cohort.get("name"))))
         for cohort in entry.get("members") or []:
-            parts = []
-            if cohort["added"]:
-                parts.append("+%d (%s)" % (len(cohort["added"]), ", ".join(cohort["added"])))
-            if cohort["removed"]:
-                parts.append("−%d (%s)" % (len(cohort["removed"]), ", ".join(cohort["removed"])))
-            lines.append("- members of `%s`: %s" % (cohort["idnumber"], " ".join(parts)))
+            added, removed = list(cohort["added"]), list(cohort["removed"])
+            counts = ["%s to add" % _count(len(added))] if added else []
+            counts += ["%s to remove" % _count(len(removed))] if removed else []
+            lines.append("- members of %s: %s" % (_code(cohort["idnumber"]), ", ".join(counts)))
+            if added:
+                lines.extend(_name_lines("to add", added))
+            if removed:
+                lines.extend(_name_lines("to remove", removed))
     return "\n".join(lines) + "\n"
+
+
+def _csv_text_problem(text):
+    """Why text cannot be the CSV, or None: invalid bytes that a UTF-8 decoding escaped to lone surrogates."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        for column, char in enumerate(line, start=1):
+            if "\udc80" <= char <= "\udcff":
+                return ("it is not UTF-8 text: byte 0x%02x at line %d, column %d is not valid UTF-8 (save it as "
+                        "\"CSV UTF-8\", or convert it, for example with iconv -f latin1 -t utf-8)"
+                        % (ord(char) - 0xdc00, number, column))
+    return None
 
 
 def cohort_members_csv(text, source="CSV"):
     """{cohort idnumber: sorted usernames} from `cohort_idnumber,username` rows under a header line.
 
     Fails naming every bad line (up to MAX_CSV_ERRORS): wrong header, wrong field count, empty field.
+    A leading byte order mark (spreadsheet programs write one for "CSV UTF-8") is dropped.
     """
     if text is None:
         raise AnsibleFilterError("%s: no content" % source)
-    rows = list(csv.reader(io.StringIO(str(text))))
+    text = str(text)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    problem = _csv_text_problem(text)
+    if problem:
+        raise AnsibleFilterError("%s cannot be read: %s" % (source, problem))
+    rows = list(csv.reader(io.StringIO(text)))
     errors = []
     header = [h.strip() for h in rows[0]] if rows else []
     if tuple(header) != CSV_HEADER:
@@ -257,6 +328,41 @@ def cohort_members_csv(text, source="CSV"):
     return dict((idnumber, sorted(users)) for idnumber, users in sorted(wanted.items()))
 
 
+def _decode_csv_bytes(data, source):
+    """The text of a CSV file: UTF-8, with or without a byte order mark; anything else fails naming the file."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise AnsibleFilterError("%s cannot be read: it is UTF-16 text (what spreadsheet programs write for "
+                                 "\"Unicode text\"); save it as \"CSV UTF-8\"" % source)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Decode again keeping the bad bytes, so that the message can say where the first one is.
+        return data.decode("utf-8-sig", "surrogateescape")
+
+
+def cohort_members_csv_file(path):
+    """cohort_members_csv of the file at path; a relative path is resolved against the current directory.
+
+    Filters run in the ansible-playbook process (never on a managed host), so the current directory is
+    the one ansible-playbook was started in, which is where a user's relative path points.
+    """
+    if path is None or not str(path).strip():
+        raise AnsibleFilterError("no CSV file given: the path is empty")
+    given = str(path)
+    resolved = os.path.abspath(os.path.expanduser(given))
+    where = given if given == resolved else "%s (%s)" % (given, resolved)
+    try:
+        with open(resolved, "rb") as handle:
+            data = handle.read()
+    except (IOError, OSError) as error:
+        reason = error.strerror or str(error)
+        hint = ""
+        if not os.path.isabs(os.path.expanduser(given)):
+            hint = "; a relative path is resolved against the directory ansible-playbook runs in, %s" % os.getcwd()
+        raise AnsibleFilterError("cannot read the CSV file %s: %s%s" % (where, reason.lower(), hint))
+    return cohort_members_csv(_decode_csv_bytes(data, given), given)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -266,4 +372,5 @@ class FilterModule(object):
             "cohort_audit_report": cohort_audit_report,
             "cohort_audit_markdown": cohort_audit_markdown,
             "cohort_members_csv": cohort_members_csv,
+            "cohort_members_csv_file": cohort_members_csv_file,
         }

@@ -171,7 +171,7 @@ CSV_FILES = {
                            ["there is no cohort with idnumber 'nosuch'"]),
     "csv-unknown-user": ("cohort_idnumber,username\nstaff,nosuch9\n", "a well-formed row naming no user of the site",
                          ["1 of the 1 listed users do not exist", "nosuch9"]),
-    "csv-file-missing": (None, "cohort_members_csv naming no file", ["no-such-file.csv", "File not found"]),
+    "csv-file-missing": (None, "cohort_members_csv naming no file", ["no-such-file.csv", "no such file or directory"]),
     "csv-not-given": (False, "no cohort_members_csv", ["give the CSV file: -e cohort_members_csv=PATH"]),
 }
 

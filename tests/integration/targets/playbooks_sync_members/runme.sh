@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # playbooks/sync_cohort_members.yml: a CSV makes each cohort it names hold exactly its rows' users (others are
 # left alone); check mode writes nothing; a rerun changes nothing; a malformed CSV fails naming its bad lines,
-# before any request.
+# before any request. A "CSV UTF-8" file (byte order mark, CRLF) is read like any other, one in another
+# encoding fails with one line naming it, and a relative path is resolved against the current directory.
 set -eux
 source ../setup_pluto_simulator/simulator.sh
 sim_start LAKESIDE_PLUTO_URL --token lakeside-token:manager --seed-users 40
@@ -39,4 +40,42 @@ done
 grep -q "malformed.csv is malformed: line 3: expected 2 fields (cohort_idnumber,username), found 1: 'faculty'; line 4: expected 2 fields (cohort_idnumber,username), found 3: 'staff,u00005,extra'; line 5: empty cohort_idnumber: ',u00009'" "$OUT/malformed.txt"
 grep -q "bad_header.csv is malformed: line 1: the header must be 'cohort_idnumber,username', found 'cohort,user'" "$OUT/bad_header.txt"
 grep -q "missing.csv" "$OUT/missing.txt"
+ansible-playbook assert_members.yml "${SITE[@]}" -e expect=synced -e requests=0
+
+# Encodings, generated here (spreadsheet programs write "CSV UTF-8" with a byte order mark and CRLF line ends).
+printf '\xef\xbb\xbfcohort_idnumber,username\r\nfaculty,u00001\r\nfaculty,u00008\r\nstaff,u00005\r\n' > "$OUT/bom.csv"
+printf 'cohort_idnumber,username\nfaculty,u00001\nfaculty,jos\xe9\n' > "$OUT/latin1.csv"
+printf '\xff\xfec\x00o\x00h\x00' > "$OUT/utf16.csv"
+ansible-playbook sim_reset.yml "${SITE[@]}"
+for csv in latin1 utf16; do
+    if ansible-playbook -i "$INVENTORY" -l lakeside "$SYNC" -e "cohort_members_csv=$OUT/$csv.csv" > "$OUT/$csv.txt" 2>&1; then
+        echo "the sync accepted $csv.csv" >&2
+        exit 1
+    fi
+    # The cause, on the task's one failure line; no Python or Ansible decoding error, no deprecation notice.
+    grep -q "^fatal: \[lakeside\]: FAILED! => .*$OUT/$csv.csv cannot be read: it is " "$OUT/$csv.txt"
+    if grep -Eqi 'Traceback|UnicodeDecodeError|codec|could not be decoded|DEPRECATION' "$OUT/$csv.txt"; then
+        cat "$OUT/$csv.txt" >&2
+        exit 1
+    fi
+done
+grep -q "latin1.csv cannot be read: it is not UTF-8 text: byte 0xe9 at line 3, column 12 is not valid UTF-8 (save it as" "$OUT/latin1.txt"
+grep -q "utf16.csv cannot be read: it is UTF-16 text" "$OUT/utf16.txt"
+ansible-playbook assert_members.yml "${SITE[@]}" -e expect=synced -e requests=0
+
+ansible-playbook -i "$INVENTORY" -l lakeside "$SYNC" -e "cohort_members_csv=$OUT/bom.csv"
+ansible-playbook assert_members.yml "${SITE[@]}" -e expect=bom
+
+# A relative path, from a directory that is neither the playbook's nor this target's.
+mkdir "$OUT/elsewhere"
+cp files/members.csv "$OUT/elsewhere/my-members.csv"
+(cd "$OUT/elsewhere" && ansible-playbook -i "$INVENTORY" -l lakeside "$SYNC" -e cohort_members_csv=my-members.csv)
+ansible-playbook assert_members.yml "${SITE[@]}" -e expect=synced
+ansible-playbook sim_reset.yml "${SITE[@]}"
+if (cd "$OUT/elsewhere" && ansible-playbook -i "$INVENTORY" -l lakeside "$SYNC" -e cohort_members_csv=members.csv) \
+        > "$OUT/relative-missing.txt" 2>&1; then
+    echo "the sync accepted a file that is not in the current directory" >&2
+    exit 1
+fi
+grep -q "cannot read the CSV file members.csv ($OUT/elsewhere/members.csv): no such file or directory; a relative path is resolved against the directory ansible-playbook runs in, $OUT/elsewhere" "$OUT/relative-missing.txt"
 ansible-playbook assert_members.yml "${SITE[@]}" -e expect=synced -e requests=0

@@ -11,12 +11,14 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.pluto.lms.plugins.filter.cohort_audit import (
+    MD_WIDTH,
     FilterModule,
     cohort_audit_markdown,
     cohort_audit_report,
     cohort_drift,
     cohort_duplicates,
     cohort_members_csv,
+    cohort_members_csv_file,
     cohort_prune_candidates,
 )
 
@@ -44,7 +46,7 @@ def view(idnumber, name, **fields):
 def test_every_filter_is_registered():
     assert sorted(FilterModule().filters()) == [
         "cohort_audit_markdown", "cohort_audit_report", "cohort_drift", "cohort_duplicates",
-        "cohort_members_csv", "cohort_prune_candidates"]
+        "cohort_members_csv", "cohort_members_csv_file", "cohort_prune_candidates"]
 
 
 def test_duplicates_are_named_once_and_sorted():
@@ -152,7 +154,7 @@ def test_markdown_shows_the_table_and_each_drift():
     assert "- would create `alumni` (Alumni)" in text
     assert '- would change `faculty` name: "Faculty (old)" → "Faculty"' in text
     assert "- would delete `legacy` (Legacy)" in text
-    assert "- members of `faculty`: +1 (user07)" in text
+    assert "- members of `faculty`: 1 to add\n  - to add: user07\n" in text
     assert "Error: could not connect" in text
     # tenants in name order
     assert text.index("## east") < text.index("## north") < text.index("## south")
@@ -185,3 +187,117 @@ def test_csv_names_every_bad_line_at_once():
     with pytest.raises(AnsibleFilterError) as error:
         cohort_members_csv("cohort_idnumber,username\nstaff\nok,amy\na,b,c\n", "f.csv")
     assert "line 2:" in str(error.value) and "line 4:" in str(error.value) and "line 3" not in str(error.value)
+
+
+def test_csv_text_with_a_byte_order_mark_reads_like_any_other():
+    assert cohort_members_csv("\ufeffcohort_idnumber,username\r\nstaff,bob\r\n") == {"staff": ["bob"]}
+
+
+def test_csv_text_with_undecodable_bytes_names_the_first_one():
+    # ansible.builtin.file passes the bytes of a Latin-1 file on as lone surrogates.
+    text = b"cohort_idnumber,username\nstaff,bob\nstaff,jos\xe9\n".decode("utf-8", "surrogateescape")
+    with pytest.raises(AnsibleFilterError) as error:
+        cohort_members_csv(text, "staff.csv")
+    assert str(error.value) == ("staff.csv cannot be read: it is not UTF-8 text: byte 0xe9 at line 3, column 10 is not "
+                                "valid UTF-8 (save it as \"CSV UTF-8\", or convert it, for example with iconv -f latin1 "
+                                "-t utf-8)")
+
+
+@pytest.mark.parametrize("data", [
+    b"cohort_idnumber,username\nstaff,jos\xc3\xa9\n",
+    b"\xef\xbb\xbfcohort_idnumber,username\r\nstaff,jos\xc3\xa9\r\n",
+], ids=["utf-8", "utf-8 with a byte order mark and CRLF"])
+def test_csv_file_in_utf8_is_read(tmp_path, data):
+    path = tmp_path / "members.csv"
+    path.write_bytes(data)
+    assert cohort_members_csv_file(str(path)) == {"staff": [u"jos\u00e9"]}
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"cohort_idnumber,username\nstaff,jos\xe9\n",
+     "m.csv cannot be read: it is not UTF-8 text: byte 0xe9 at line 2, column 10 is not valid UTF-8"),
+    (u"cohort_idnumber,username\nstaff,bob\n".encode("utf-16"),
+     "m.csv cannot be read: it is UTF-16 text (what spreadsheet programs write for \"Unicode text\"); "
+     "save it as \"CSV UTF-8\""),
+], ids=["latin-1", "utf-16"])
+def test_csv_file_in_another_encoding_fails_with_one_line_naming_it(tmp_path, monkeypatch, data, expected):
+    (tmp_path / "m.csv").write_bytes(data)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(AnsibleFilterError) as error:
+        cohort_members_csv_file("m.csv")
+    assert str(error.value).startswith(expected)
+    assert "\n" not in str(error.value)
+
+
+def test_csv_file_relative_path_is_resolved_against_the_current_directory(tmp_path, monkeypatch):
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "m.csv").write_text(u"cohort_idnumber,username\nstaff,bob\n")
+    monkeypatch.chdir(tmp_path)
+    assert cohort_members_csv_file("lists/m.csv") == {"staff": ["bob"]}
+    monkeypatch.chdir(tmp_path / "lists")
+    with pytest.raises(AnsibleFilterError) as error:
+        cohort_members_csv_file("lists/m.csv")
+    assert str(error.value) == (
+        "cannot read the CSV file lists/m.csv (%s): no such file or directory; a relative path is resolved against "
+        "the directory ansible-playbook runs in, %s" % (tmp_path / "lists" / "lists" / "m.csv", tmp_path / "lists"))
+
+
+def test_csv_file_malformed_names_the_file_as_given(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text(u"cohort_idnumber,username\nstaff\n")
+    with pytest.raises(AnsibleFilterError) as error:
+        cohort_members_csv_file(str(path))
+    assert str(error.value) == "%s is malformed: line 2: expected 2 fields (cohort_idnumber,username), found 1: 'staff'" % path
+
+
+@pytest.mark.parametrize("path", [None, "", "  "])
+def test_csv_file_without_a_path_says_so(path):
+    with pytest.raises(AnsibleFilterError) as error:
+        cohort_members_csv_file(path)
+    assert str(error.value) == "no CSV file given: the path is empty"
+
+
+def one_tenant_report(members=(), created=(), changed=(), deleted=(), error=None):
+    entry = {"url": "http://127.0.0.1:1", "status": "error" if error else "drift", "created": list(created),
+             "changed": list(changed), "deleted": list(deleted), "members": list(members)}
+    if error:
+        entry["error"] = error
+    totals = {"tenants": 1, "clean": 0, "drift": 0 if error else 1, "error": 1 if error else 0}
+    return {"tenants": {"lakeside": entry}, "totals": totals}
+
+
+def test_markdown_of_3000_member_changes_counts_first_then_wraps_and_caps_the_names():
+    added = ["u%05d" % n for n in range(1, 3001)]
+    members = [{"idnumber": "students", "added": added, "removed": ["gone1", "gone2"]}]
+    text = cohort_audit_markdown(one_tenant_report(members=members))
+    assert "| lakeside | drift | 0 | 0 | 0 | 3002 |" in text
+    assert "- members of `students`: 3,000 to add, 2 to remove\n  - to add: u00001, u00002," in text
+    assert "u00050, and 2,950 more\n  - to remove: gone1, gone2\n" in text
+    assert "u00051" not in text
+    assert max(len(line) for line in text.splitlines()) <= MD_WIDTH
+    assert len(text) < 2000
+    # Every continuation line of the list stays inside its item (indented), none starts a new one.
+    names = text[text.index("  - to add:"):text.index("  - to remove:")].splitlines()
+    assert len(names) > 2 and all(line.startswith("    u") for line in names[1:])
+
+
+def test_markdown_escapes_names_ids_and_values():
+    text = cohort_audit_markdown(one_tenant_report(
+        members=[{"idnumber": "team_`a`*", "added": ["j_doe", "*star*", "`tick`", "-dash", "1.first", "a|b"],
+                  "removed": []}],
+        created=[{"idnumber": "new_one", "name": "Staff *2026*"}],
+        changed=[{"idnumber": "x", "fields": {"name": {"old": "_old_", "new": "new"}}}],
+        deleted=[{"idnumber": "", "name": "No id"}]))
+    assert "- would create `new_one` (Staff \\*2026\\*)" in text
+    assert '- would change `x` name: "\\_old\\_" → "new"' in text
+    assert "- would delete (no idnumber) (No id)" in text
+    assert "- members of `` team_`a`* ``: 6 to add" in text
+    assert "  - to add: j\\_doe, \\*star\\*, \\`tick\\`, \\-dash, 1\\.first, a\\|b\n" in text
+
+
+def test_markdown_error_and_tenant_names_are_one_escaped_line():
+    report = one_tenant_report(error="Read the cohorts: *boom*\nsecond line")
+    report["tenants"]["lake_side"] = report["tenants"].pop("lakeside")
+    text = cohort_audit_markdown(report)
+    assert "Error: Read the cohorts: \\*boom\\* second line\n" in text
+    assert "## lake\\_side\n" in text and "| lake\\_side | error |" in text
