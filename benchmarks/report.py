@@ -6,7 +6,11 @@
 Nothing here starts a process or opens a socket, so tests/unit can check it quickly.
 A result row is a dict:
   id, case, n, latency_ms, wall_s (median), samples (every wall time), reads, writes,
-  requests, peak_rss_mb (largest sample), ok, note.
+  requests, peak_rss_mb (largest sample), ok, note, model.
+
+``model`` says what the simulator charged: "none" (the simulator's own speed, no cost) or a
+database kind ("postgres", "mariadb") whose real-site cost model (tests/simulator/costs.py,
+``--cost-model``) it slept in every request.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,7 +18,15 @@ __metaclass__ = type
 
 import math
 
-# The issue's targets, in one place.
+# What the simulator charged for each request, and how the results say it.
+MODELS = ("postgres", "mariadb", "none")
+MODEL_LABELS = {
+    "postgres": "simulator, real-site cost model (PostgreSQL)",
+    "mariadb": "simulator, real-site cost model (MariaDB)",
+    "none": "simulator, no cost",
+}
+
+# The targets, in one place.
 ADD_CHUNK = 500
 FLOOR_RATIO_MAX = 1.5
 FLOOR_RATIO_AT = (1000, 10000)
@@ -83,8 +95,17 @@ def _verdict(name, met, measured, target, detail=""):
             "detail": detail}
 
 
-def evaluate(rows, sizes, lookup_chunk, scale_sizes=None):
-    """One verdict per target: {target, met (True/False/None = not measured), measured, goal, detail}."""
+def rows_of(rows, model):
+    """The rows measured under one model (rows from before models existed count as "none")."""
+    return [r for r in rows if r.get("model", "none") == model]
+
+
+def evaluate(rows, sizes, lookup_chunk, scale_sizes=None, floor_at=FLOOR_RATIO_AT, with_scale=True):
+    """One verdict per target: {target, met (True/False/None = not measured), measured, goal, detail}.
+
+    ``floor_at``: the sizes of the collection / floor target; ``with_scale``: judge the scale and
+    loop targets too (the cost-model runs measure neither).
+    """
     by_id = index_rows(rows)
     verdicts = []
 
@@ -109,7 +130,7 @@ def evaluate(rows, sizes, lookup_chunk, scale_sizes=None):
                 verdicts.append(_verdict("requests: %s, %d members" % (label, n), None, "not measured", ""))
 
     # 2. Collection / floor.
-    for n in FLOOR_RATIO_AT:
+    for n in floor_at:
         add, floor = by_id.get(row_id("member_add", n)), by_id.get(row_id("floor_add", n))
         if _usable(add) and _usable(floor):
             ratio = add["wall_s"] / floor["wall_s"]
@@ -128,6 +149,9 @@ def evaluate(rows, sizes, lookup_chunk, scale_sizes=None):
                                  "%.0fx (%.1f ms vs %.3f ms a member)" % (
                                      speed["ratio"], speed["uri_ms"], speed["collection_ms"]),
                                  ">= %.0fx" % URI_SPEEDUP_MIN, speed["detail"]))
+
+    if not with_scale:
+        return verdicts
 
     # 4. Scale.
     scale_sizes = list(scale_sizes or [])

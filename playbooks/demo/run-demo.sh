@@ -34,20 +34,40 @@ export ANSIBLE_COLLECTIONS_PATH="$WORK"
 export ANSIBLE_RETRY_FILES_ENABLED=false ANSIBLE_DISPLAY_SKIPPED_HOSTS=false
 export ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false
 
-# The one simulator launcher of the project (also the integration tests'): sim_start, and every
-# simulator stopped on exit.
-# shellcheck source=../../tests/integration/targets/setup_pluto_simulator/simulator.sh
-source "$ROOT/tests/integration/targets/setup_pluto_simulator/simulator.sh"
 export ANSIBLE_PYTHON_INTERPRETER="$PYTHON"
-SIM_PYTHON="$PYTHON"
-trap 'sim_stop_all; rm -rf "$WORK"' EXIT
+
+# The simulators, started with the documented command (docs/simulator.md), as users start it from an
+# installed collection: python3 COLLECTION/tests/simulator. Every one is stopped on exit.
+SIM_PIDS=()
+stop_simulators() {
+    local pid
+    for pid in "${SIM_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${SIM_PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+}
+trap 'stop_simulators; rm -rf "$WORK"' EXIT
 
 # start_simulator NAME TOKEN: one tenant's simulator, 40 seeded users; sets <NAME>_PLUTO_URL and _TOKEN.
 start_simulator() {
-    local name="${1^^}" token="$2"
-    sim_start "${name}_PLUTO_URL" --seed-users 40 --token "$token:manager"
+    local name="${1^^}" token="$2" ready="$WORK/$1.url" waited=0
+    "$PYTHON" "$ROOT/tests/simulator" --port 0 --ready-file "$ready" --exit-with-parent \
+        --seed-users 40 --token "$token:manager" >"$WORK/$1.log" 2>&1 &
+    SIM_PIDS+=("$!")
+    until [ -s "$ready" ]; do
+        sleep 0.1
+        waited=$((waited + 1))
+        if [ "$waited" -gt 300 ]; then
+            echo "the simulator of $1 did not start:" >&2
+            cat "$WORK/$1.log" >&2
+            return 1
+        fi
+    done
+    printf -v "${name}_PLUTO_URL" '%s' "$(cat "$ready")"
     printf -v "${name}_PLUTO_TOKEN" '%s' "$token"
-    export "${name}_PLUTO_TOKEN"
+    export "${name}_PLUTO_URL" "${name}_PLUTO_TOKEN"
 }
 
 playbook() {

@@ -25,8 +25,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from . import errors, phpform
+from .costs import CostModel
 from .errors import ACCESS_DEBUGINFO, WSError
-from .functions import (FUNCTIONS, OTHER_SITE_FUNCTIONS, REST_USE, ROLE_CAPABILITIES, WRITE_FUNCTIONS, Call, Site)
+from .functions import (FUNCTIONS, OTHER_SITE_FUNCTIONS, REST_USE, ROLE_CAPABILITIES, USER_VIEW, WRITE_FUNCTIONS, Call,
+                        Site)
 from .output import (HTML_TYPE, JSON_TYPE, LOGIN_PAGE, NOT_FOUND_PAGE, UNAVAILABLE_PAGE, error_body, htmlspecialchars,
                      result_body)
 from .params import clean_param, clean_return, php_empty, php_str, validate
@@ -547,6 +549,9 @@ def build_parser():
                         help='stop when the process that started the simulator is gone (for tests and scripts)')
     parser.add_argument('--tls-cert', help='serve HTTPS with this PEM certificate (chain)')
     parser.add_argument('--tls-key', help='the PEM private key of --tls-cert (default: in the --tls-cert file)')
+    parser.add_argument('--cost-model', action='store_true',
+                        help='spend what each request costs on a real Moodle 4.5 site with the --db database '
+                             '(measured fixed ms a request + ms an item); off by default')
     return parser
 
 
@@ -573,6 +578,9 @@ def main(argv=None):
                     fail_rate=args.fail_rate, fail_mode=args.fail_mode, fail_seed=args.fail_seed,
                     timeout_fault_s=args.timeout_fault_s)
     server = Server((args.host, args.port), sim, verbose=args.verbose, workers=args.workers)
+    if args.cost_model:
+        server.cost_hook = CostModel(args.db, wait=sim.stopping.wait, user_view=lambda token: USER_VIEW in
+                                     ROLE_CAPABILITIES[sim.tokens[token].role] if token in sim.tokens else True)
     port = server.server_address[1]
     scheme = 'http'
     if args.tls_cert:
