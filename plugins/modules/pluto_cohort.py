@@ -92,6 +92,7 @@ options:
 extends_documentation_fragment:
   - pluto.lms.connection
   - pluto.lms.connection.action_group
+  - pluto.lms.attributes
 attributes:
   check_mode:
     description: Sends no write, and reports the same C(changed), diff and RV(cohort) as a real run (without a new id).

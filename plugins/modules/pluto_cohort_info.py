@@ -53,6 +53,7 @@ options:
 extends_documentation_fragment:
   - pluto.lms.connection
   - pluto.lms.connection.action_group
+  - pluto.lms.attributes
 attributes:
   check_mode:
     description: Runs normally in check mode (it only reads).

@@ -85,6 +85,7 @@ options:
 extends_documentation_fragment:
   - pluto.lms.connection
   - pluto.lms.connection.action_group
+  - pluto.lms.attributes
 attributes:
   check_mode:
     description: Sends no write, and predicts the same RV(added), RV(removed), RV(missing) and RV(member_count).
