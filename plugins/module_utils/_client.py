@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import re
 import threading
 import time
@@ -137,6 +138,43 @@ def normalize_endpoint(url):
     return base + REST_PATH
 
 
+# How the operating system and the HTTP libraries say that a host name does not resolve, or that
+# the other side closed the connection.
+NAME_NOT_RESOLVED = ("name or service not known", "failed to resolve", "nodename nor servname", "getaddrinfo failed",
+                     "temporary failure in name resolution", "no address associated", "name resolution")
+CONNECTION_CLOSED = ("connection reset", "connection aborted", "remote end closed", "remotedisconnected",
+                     "broken pipe")
+
+
+def innermost_reason(exc):
+    """The operating system's words for a failure ("Connection refused"), without the HTTP libraries' wrapping
+    ("Max retries exceeded", pool and class names)."""
+    text = str(exc)
+    found = re.findall(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
+    if found:
+        return found[-1].strip()
+    found = re.findall(r"\[SSL: [A-Z_]+\] ([^'\")(\]]+)", text)
+    if found:
+        return found[-1].strip()
+    for pattern in (r"Failed to resolve '[^']*'", r"Remote end closed connection without response", r"Connection reset by peer"):
+        match = re.search(pattern, text)
+        if match:
+            return match.group(0)
+    reason = getattr(exc, "args", None) and exc.args[0]
+    reason = getattr(reason, "reason", reason)
+    text = one_line(reason if reason is not None else exc, 200)
+    # Whatever is left, without the library's retry wrapper.
+    return re.sub(r"^.*?Max retries exceeded with url: \S+ \(Caused by ", "", text).rstrip(")")
+
+
+def access_causes(wsfunction):
+    """Every reason Moodle answers accessexception for, since its answer does not say which."""
+    return ("the site refuses access when any of these holds: the token's external service does not include %s "
+            "(Site administration > Server > Web services > External services > Functions); the token's user lacks "
+            "the capability webservice/rest:use; the token is restricted to IP addresses this controller is not among; "
+            "the service is restricted to authorised users and the token's user is not one of them" % wsfunction)
+
+
 def capability_hint(message):
     for text, capability in CAPABILITY_HINTS:
         if text in message:
@@ -160,6 +198,9 @@ class PlutoClient(object):
         if len(self._token) >= 8 and self._token in self.endpoint:
             # Web servers and proxies log URLs: a token in one would end up in their logs.
             raise PlutoError("url contains the token: give the site's base URL as url and the token only as token")
+        if validate_certs and ca_path and not os.path.exists(ca_path):
+            raise PlutoError("ca_path %r does not exist: give the path of a PEM file of the CA certificates to trust, "
+                             "or leave ca_path out to trust the controller's usual CAs" % (ca_path,))
         self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
         # requests refuses a timeout of 0 with an exception of its own; a negative retries would be ignored.
         if timeout is None or timeout <= 0:
@@ -257,40 +298,72 @@ class PlutoClient(object):
                 response = self._session.post(self.endpoint, data=fields, timeout=self.timeout, verify=self.verify,
                                               headers={"Accept": "application/json"}, allow_redirects=False)
         except requests.exceptions.SSLError as exc:
-            # The reason ("self-signed certificate", "certificate has expired", ...) sits deep in the exception text.
-            reason = re.search(r"certificate verify failed: ([^'\"()]+)", str(exc))
-            reason = reason.group(1).strip() if reason else one_line(exc, 160)
-            raise PlutoError(self.redact(
-                "%s: the TLS certificate of %s could not be verified (%s); for a test site set validate_certs: false, "
-                "for a private CA set ca_path" % (wsfunction, self.endpoint, reason)), wsfunction=wsfunction)
+            raise PlutoError(self.redact(self._tls_text(wsfunction, exc)), wsfunction=wsfunction)
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            kind, text = self._transport_text(wsfunction, exc)
             # Nothing reached the site when the connection itself could not be opened.
-            not_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or "refused" in str(exc).lower()
-            raise PlutoError(self.redact(self._transport_text(wsfunction, exc)), wsfunction=wsfunction, transport=True,
-                             not_sent=not_sent)
+            not_sent = kind in ("refused", "unresolved", "connect-timeout")
+            raise PlutoError(self.redact(text), wsfunction=wsfunction, transport=True, not_sent=not_sent)
         except requests.exceptions.RequestException as exc:
-            raise PlutoError(self.redact("%s: request to %s failed: %s" % (wsfunction, self.endpoint, one_line(exc))),
+            raise PlutoError(self.redact("request failed: %s (%s to %s)" % (innermost_reason(exc), wsfunction, self.endpoint)),
+                             wsfunction=wsfunction)
+        except (IOError, OSError, ValueError) as exc:
+            # requests reads ca_path only when it opens a connection: a file that is not a PEM bundle fails here.
+            if self.verify not in (True, False):
+                raise PlutoError("ca_path %r cannot be used as CA certificates (%s): give a PEM file of the CA certificates "
+                                 "to trust" % (self.verify, one_line(exc, 160)), wsfunction=wsfunction)
+            raise PlutoError(self.redact("request failed: %s (%s to %s)" % (one_line(exc, 200), wsfunction, self.endpoint)),
                              wsfunction=wsfunction)
         return self._decode(wsfunction, response)
 
+    def _tls_text(self, wsfunction, exc):
+        """A TLS failure: a certificate that could not be verified, or no TLS at that address at all."""
+        text = str(exc)
+        reason = re.search(r"certificate verify failed: ([^'\"()]+)", text)
+        if reason:
+            return ("certificate not verified: the TLS certificate of %s could not be verified (%s) (%s); for a test site "
+                    "set validate_certs: false, for a private CA set ca_path"
+                    % (self.endpoint, reason.group(1).strip(), wsfunction))
+        if "CERTIFICATE_VERIFY_FAILED" in text or "hostname" in text.lower() and "match" in text.lower():
+            return ("certificate not verified: the TLS certificate of %s does not match or cannot be trusted (%s); "
+                    "check url's host name; for a test site set validate_certs: false, for a private CA set ca_path"
+                    % (self.endpoint, wsfunction))
+        return ("no TLS at that address: %s does not answer TLS (https) at that address (%s; %s); it may serve plain "
+                "http there: check url's scheme and port" % (self.endpoint, innermost_reason(exc), wsfunction))
+
     def _transport_text(self, wsfunction, exc):
-        if isinstance(exc, (requests.exceptions.ReadTimeout,)) or (
-                isinstance(exc, requests.exceptions.Timeout) and not isinstance(exc, requests.exceptions.ConnectTimeout)):
-            return "%s: no answer from %s within %s seconds" % (wsfunction, self.endpoint, self.timeout)
+        """(kind, message): the reason first, then the URL, then what to check; never a library's internals."""
+        host = urlsplit(self.endpoint).hostname
         if isinstance(exc, requests.exceptions.ConnectTimeout):
-            return "%s: could not connect to %s within %s seconds" % (wsfunction, self.endpoint, self.timeout)
-        reason = one_line(exc, 200)
-        if "refused" in str(exc).lower():
-            return "%s: could not connect to %s (connection refused): check url" % (wsfunction, self.endpoint)
-        return "%s: connection to %s failed: %s" % (wsfunction, self.endpoint, reason)
+            return "connect-timeout", ("timed out: could not connect to %s within %s seconds (%s); check url (host and "
+                                       "port) and any firewall or proxy between this controller and the site"
+                                       % (self.endpoint, self.timeout, wsfunction))
+        if isinstance(exc, requests.exceptions.Timeout):
+            return "read-timeout", ("timed out: no answer from %s within %s seconds (%s); the site may be busy, or the "
+                                    "request larger than it can answer in that time: raise timeout, or check the site"
+                                    % (self.endpoint, self.timeout, wsfunction))
+        reason = innermost_reason(exc)
+        lowered = str(exc).lower() + " " + reason.lower()
+        if "refused" in lowered:
+            return "refused", ("connection refused: nothing accepts connections at %s (%s); check url (host and port) and "
+                               "that the site's web server is running" % (self.endpoint, wsfunction))
+        if any(text in lowered for text in NAME_NOT_RESOLVED):
+            return "unresolved", ("name not resolved: the host name %s of %s cannot be resolved (%s); check url for a "
+                                  "typo, and the controller's DNS" % (host, self.endpoint, wsfunction))
+        if any(text in lowered for text in CONNECTION_CLOSED):
+            return "closed", ("connection closed: %s closed the connection before answering (%s); the site or a proxy "
+                              "in front of it may be restarting or overloaded" % (self.endpoint, wsfunction))
+        return "other", "connection failed: %s (%s to %s); check url and the network between this controller and the site" % (
+            reason, wsfunction, self.endpoint)
 
     def _decode(self, wsfunction, response):
         status = response.status_code
         content_type = response.headers.get("Content-Type", "")
         text = response.text
         if status in RETRY_HTTP_STATUSES:
-            raise PlutoError("%s: the site answered HTTP %d (%s), it may be overloaded or down"
-                             % (wsfunction, status, content_type or "no content type"), wsfunction=wsfunction, transport=True)
+            raise PlutoError("%s: the site at %s answered HTTP %d (%s), it may be overloaded or down"
+                             % (wsfunction, self.endpoint, status, content_type or "no content type"), wsfunction=wsfunction,
+                             transport=True)
         if status == 404:
             raise PlutoError("%s: HTTP 404 from %s: there is no web service at that address; check url (the site's base URL)"
                              % (wsfunction, self.endpoint), wsfunction=wsfunction)
@@ -298,8 +371,8 @@ class PlutoClient(object):
             raise PlutoError("%s: the site redirected to %s (HTTP %d); check url (https://? the site's own address?)"
                              % (wsfunction, response.headers.get("Location", "?"), status), wsfunction=wsfunction)
         if status != 200:
-            raise PlutoError("%s: the site answered HTTP %d (%s); check url and the site's web-service settings"
-                             % (wsfunction, status, content_type or "no content type"), wsfunction=wsfunction)
+            raise PlutoError("%s: the site at %s answered HTTP %d (%s); check url and the site's web-service settings"
+                             % (wsfunction, self.endpoint, status, content_type or "no content type"), wsfunction=wsfunction)
         stripped = text.lstrip()
         if stripped.startswith("<"):
             raise PlutoError(self.redact(self._markup_text(wsfunction, content_type, stripped)), wsfunction=wsfunction)
@@ -316,13 +389,13 @@ class PlutoClient(object):
     def _markup_text(self, wsfunction, content_type, body):
         if body.startswith("<?xml"):
             code = re.search(r"<ERRORCODE>(.*?)</ERRORCODE>", body)
-            return ("%s: the site answered XML instead of JSON (HTTP 200, %s)%s; the REST endpoint ignored "
+            return ("%s: the site at %s answered XML instead of JSON (HTTP 200, %s)%s; the REST endpoint ignored "
                     "moodlewsrestformat=json: check url and that the REST protocol is enabled"
-                    % (wsfunction, content_type, " with errorcode %s" % code.group(1) if code else ""))
+                    % (wsfunction, self.endpoint, content_type, " with errorcode %s" % code.group(1) if code else ""))
         title = re.search(r"<title[^>]*>(.*?)</title>", body, re.I | re.S)
         title_text = ", title %r" % one_line(title.group(1), 80) if title else ""
-        return ("%s: the site answered an HTML page instead of JSON (HTTP 200, %s%s): a login page, a proxy or "
-                "maintenance page, or a wrong url" % (wsfunction, content_type or "no content type", title_text))
+        return ("%s: the site at %s answered an HTML page instead of JSON (HTTP 200, %s%s): a login page, a proxy or "
+                "maintenance page, or a wrong url" % (wsfunction, self.endpoint, content_type or "no content type", title_text))
 
     def _site_error(self, wsfunction, data):
         errorcode = str(data.get("errorcode"))
@@ -334,7 +407,7 @@ class PlutoClient(object):
         if errorcode == "invalidtoken":
             text += "; check token (it may be wrong, expired or revoked)"
         elif errorcode == "accessexception":
-            text += "; the token's web service must include %s and its user needs webservice/rest:use" % wsfunction
+            text += "; " + access_causes(wsfunction)
         elif errorcode == "nopermissions":
             capability = capability_hint(message)
             if capability:
@@ -389,9 +462,11 @@ class PlutoClient(object):
             info = self.site_info()
         except PlutoError as error:
             if error.errorcode == "accessexception":
-                raise PlutoError("the token's web service lacks core_webservice_get_site_info, which pluto.lms uses to "
-                                 "check the service; add it (and %s) to the service" % ", ".join(sorted(names)),
-                                 errorcode="accessexception")
+                raise PlutoError("the site refused access to core_webservice_get_site_info, which pluto.lms uses to check "
+                                 "the token's service (this task also needs %s); %s%s"
+                                 % (", ".join(sorted(names)), access_causes("core_webservice_get_site_info"),
+                                    ": " + one_line(error.debuginfo, 240) if error.debuginfo else ""),
+                                 errorcode="accessexception", debuginfo=error.debuginfo)
             raise
         available = set(f.get("name") for f in info.get("functions") or [])
         missing = sorted(set(names) - available)
