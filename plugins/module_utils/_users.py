@@ -23,6 +23,8 @@ import re
 from ansible_collections.pluto.lms.plugins.module_utils._errors import PlutoError
 from ansible_collections.pluto.lms.plugins.module_utils._model import UserRef
 
+# Values a message shows before "... and N more" (the result keys hold them all).
+MESSAGE_NAMES = 10
 EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
@@ -45,9 +47,11 @@ class Resolution(object):
         if not self.ambiguous:
             return None
         text = ["%s (user ids %s)" % (key, ", ".join(str(i) for i in ids)) for key, ids in sorted(self.ambiguous.items())]
-        return PlutoError("%d listed %s value(s) match more than one site user, so the member cannot be chosen: %s; "
+        more = " ... and %d more (all in ambiguous)" % (len(text) - MESSAGE_NAMES) if len(text) > MESSAGE_NAMES else ""
+        return PlutoError("%d listed %s value(s) match more than one site user, so the member cannot be chosen: %s%s; "
                           "list those users by username or id instead; nothing was changed"
-                          % (len(text), self.user_field, "; ".join(text)))
+                          % (len(text), self.user_field, "; ".join(text[:MESSAGE_NAMES]), more),
+                          result={"ambiguous": text})
 
 
 def normalize_users(values, user_field):

@@ -28,6 +28,8 @@ from ansible_collections.pluto.lms.plugins.module_utils._users import (
 MAX_BATCH_SIZE = 500
 # Names shown in the diff for each direction, and in a failure message, before "... and N more".
 NAMES_SHOWN = 100
+# Names a message shows before "... and N more": a message is read in one line; the result keys hold every name.
+MESSAGE_NAMES = 10
 
 VANISHED_USER = re.compile(r"\buser id=(\d+) not exists")
 VANISHED_COHORT = re.compile(r"\bcohort id=(\d+) not exists")
@@ -279,9 +281,9 @@ def name_lines(names, what):
 
 
 def shown(names, where):
-    """The first NAMES_SHOWN names for a message; the result key `where` holds them all."""
+    """The first MESSAGE_NAMES names for a message; the result key `where` holds them all."""
     names = sort_names(names)
-    text = ", ".join(str(n) for n in names[:NAMES_SHOWN])
-    if len(names) > NAMES_SHOWN:
-        text += " ... and %d more (all in %s)" % (len(names) - NAMES_SHOWN, where)
+    text = ", ".join(str(n) for n in names[:MESSAGE_NAMES])
+    if len(names) > MESSAGE_NAMES:
+        text += " ... and %d more (all in %s)" % (len(names) - MESSAGE_NAMES, where)
     return text
