@@ -187,7 +187,7 @@ class PlutoClient(object):
 
     def __init__(self, url, token, validate_certs=True, ca_path=None, timeout=30, retries=3,
                  check_mode=False, backoff=0.5, max_fields=None, session=None,
-                 max_input_vars=DEFAULT_MAX_INPUT_VARS):
+                 max_input_vars=DEFAULT_MAX_INPUT_VARS, lookup_concurrency=4):
         if not HAS_REQUESTS:
             raise PlutoError("the Python library 'requests' is required on the Ansible controller")
         self.endpoint = normalize_endpoint(url)
@@ -215,6 +215,10 @@ class PlutoClient(object):
         self.check_mode = check_mode
         self.backoff = backoff
         self.max_input_vars = int(max_input_vars)
+        if lookup_concurrency is None or int(lookup_concurrency) < 1:
+            raise PlutoError("lookup_concurrency must be 1 or more, got %r" % (lookup_concurrency,))
+        # How many user lookups the reader sends at once; the client itself sends what it is given.
+        self.lookup_concurrency = int(lookup_concurrency)
         if max_fields is not None:
             # An explicit argument-field limit (tests, benchmarks) narrows the one from max_input_vars.
             self.max_input_vars = min(self.max_input_vars, int(max_fields) + HEADER_FIELDS)
@@ -481,7 +485,7 @@ class PlutoClient(object):
     def reader(self):
         from ansible_collections.pluto.lms.plugins.module_utils._reader import SiteReader
         if getattr(self, "_reader", None) is None:
-            self._reader = SiteReader(self)
+            self._reader = SiteReader(self, self.lookup_concurrency)
         return self._reader
 
     def get_cohorts(self, ids=None):

@@ -51,12 +51,18 @@ def full_argument_spec(module_options):
     return spec
 
 
+def given(params, name, default):
+    """The option's value; default only when it is not set at all (0 stays 0, and fails as it should)."""
+    value = params.get(name)
+    return default if value is None else value
+
+
 def client_from_params(params, check_mode):
     client = PlutoClient(params["url"], params["token"], validate_certs=params["validate_certs"],
                          ca_path=params.get("ca_path"), timeout=params["timeout"], retries=params["retries"],
                          check_mode=check_mode,
-                         max_input_vars=params.get("max_input_vars") or DEFAULT_MAX_INPUT_VARS)
-    client.lookup_concurrency = params.get("lookup_concurrency") or DEFAULT_LOOKUP_CONCURRENCY
+                         max_input_vars=given(params, "max_input_vars", DEFAULT_MAX_INPUT_VARS),
+                         lookup_concurrency=given(params, "lookup_concurrency", DEFAULT_LOOKUP_CONCURRENCY))
     return client
 
 

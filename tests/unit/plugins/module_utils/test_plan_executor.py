@@ -261,3 +261,16 @@ def test_site_warnings_go_to_the_owner_whose_cohort_they_name(site):
     outcome = apply(merge_plans([plan_a, plan_b]), client(site))
     assert [w["warningcode"] for w in outcome.of("a").site_warnings] == ["3"]
     assert outcome.of("b").site_warnings == []
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("lookup_concurrency", 0, "lookup_concurrency must be 1 or more, got 0"),
+    ("max_input_vars", 5, "max_input_vars must be the site's PHP max_input_vars"),
+])
+def test_connection_options_out_of_range_fail_before_any_request(site, option, value, words):
+    params = dict(url=site.url, token=TOKEN, validate_certs=True, ca_path=None, timeout=30, retries=0)
+    params[option] = value
+    site.reset_log()
+    result = run_plan(lambda params, reader: Plan(result={"changed": False}), params, check_mode=False, diff=False)
+    assert result["failed"] and result["msg"].startswith(words)
+    assert site.requests() == []
