@@ -167,6 +167,16 @@ def innermost_reason(exc):
     return re.sub(r"^.*?Max retries exceeded with url: \S+ \(Caused by ", "", text).rstrip(")")
 
 
+def with_attempts(message, attempts):
+    """The message with how often the request was sent, right after what went wrong (before the advice)."""
+    depth = 0
+    for index, char in enumerate(message):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and message.startswith("; ", index):
+            return "%s (after %d attempts)%s" % (message[:index], attempts, message[index:])
+    return "%s (after %d attempts)" % (message, attempts)
+
+
 def access_causes(wsfunction):
     """Every reason Moodle answers accessexception for, since its answer does not say which."""
     return ("the site refuses access when any of these holds: the token's external service does not include %s "
@@ -275,7 +285,7 @@ class PlutoClient(object):
             except PlutoError as error:
                 if not error.transport or attempt == attempts:
                     if error.transport and attempt > 1:
-                        error.message = "%s (after %d attempts)" % (error.message, attempt)
+                        error.message = with_attempts(error.message, attempt)
                     raise
                 if not (entry.resend or error.not_sent):
                     if entry.verify is None or verify_items is None:
@@ -339,13 +349,13 @@ class PlutoClient(object):
         """(kind, message): the reason first, then the URL, then what to check; never a library's internals."""
         host = urlsplit(self.endpoint).hostname
         if isinstance(exc, requests.exceptions.ConnectTimeout):
-            return "connect-timeout", ("timed out: could not connect to %s within %s seconds (%s); check url (host and "
+            return "connect-timeout", ("timed out: %s could not connect to %s within %s seconds; check url (host and "
                                        "port) and any firewall or proxy between this controller and the site"
-                                       % (self.endpoint, self.timeout, wsfunction))
+                                       % (wsfunction, self.endpoint, self.timeout))
         if isinstance(exc, requests.exceptions.Timeout):
-            return "read-timeout", ("timed out: no answer from %s within %s seconds (%s); the site may be busy, or the "
+            return "read-timeout", ("timed out: %s got no answer from %s within %s seconds; the site may be busy, or the "
                                     "request larger than it can answer in that time: raise timeout, or check the site"
-                                    % (self.endpoint, self.timeout, wsfunction))
+                                    % (wsfunction, self.endpoint, self.timeout))
         reason = innermost_reason(exc)
         lowered = str(exc).lower() + " " + reason.lower()
         if "refused" in lowered:

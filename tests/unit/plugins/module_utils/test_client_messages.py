@@ -88,7 +88,17 @@ def test_a_read_timeout_says_so_first(site):
         text = message(site.url, timeout=1)
     finally:
         site.clear_faults()
-    assert text.startswith("timed out: no answer from %s/webservice/rest/server.php within 1 seconds" % site.url)
+    assert text.startswith("timed out: core_cohort_get_cohorts got no answer from %s/webservice/rest/server.php within 1 "
+                           "seconds; " % site.url)
+
+
+def test_the_attempts_follow_what_went_wrong(site):
+    site.set_faults(mode="timeout", count=-1)
+    try:
+        text = message(site.url, timeout=1, retries=1)
+    finally:
+        site.clear_faults()
+    assert "within 1 seconds (after 2 attempts); the site may be busy" in text
 
 
 def test_a_connection_closed_before_the_answer_says_so_first(site):
@@ -133,3 +143,12 @@ def test_a_ca_path_that_does_not_exist_is_one_line_naming_the_option(site, tmp_p
     with pytest.raises(PlutoError) as error:
         PlutoClient(site.url, TOKEN, ca_path=missing)
     assert str(error.value).startswith("ca_path %r does not exist" % missing) and "\n" not in str(error.value)
+
+
+def test_the_attempts_never_split_a_parenthesis(site):
+    site.set_faults(mode="503", count=-1)
+    try:
+        text = message(site.url, retries=1)
+    finally:
+        site.clear_faults()
+    assert "text/html; charset=UTF-8), it may be overloaded or down (after 2 attempts)" in text

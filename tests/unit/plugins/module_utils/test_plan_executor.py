@@ -274,3 +274,16 @@ def test_connection_options_out_of_range_fail_before_any_request(site, option, v
     result = run_plan(lambda params, reader: Plan(result={"changed": False}), params, check_mode=False, diff=False)
     assert result["failed"] and result["msg"].startswith(words)
     assert site.requests() == []
+
+
+def test_resend_missing_members_rereads_and_resends_only_what_is_missing(site):
+    from ansible_collections.pluto.lms.plugins.module_utils._hooks import ResendMissingMembers
+    cohort_id = new_cohort(site, "race-hook")
+    client(site).add_cohort_members(cohort_id, [2], batch_size=10)  # what a concurrent run added
+    items = [add_item(cohort_id, 2), add_item(cohort_id, 3)]
+    hooks = ResendMissingMembers()
+    site.reset_log()
+    recovery = hooks.on_error(PlutoError("add failed", errorcode="dmlwriteexception"), items, SiteReader(client(site)))
+    assert recovery.applied == [add_item(cohort_id, 2)] and recovery.resend == [add_item(cohort_id, 3)]
+    assert [r["wsfunction"] for r in site.requests()] == ["core_cohort_get_cohort_members"]
+    assert hooks.on_error(PlutoError("other", errorcode="invalidparameter"), items, SiteReader(client(site))) is None
