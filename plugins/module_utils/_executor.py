@@ -187,15 +187,15 @@ class Executor(object):
             if hooks is not None and recoveries < hooks.max_recoveries:
                 recovery = hooks.on_error(error, items, self.reader)
             plans.append((owner, items, recovery))
-        if any(recovery is None for _, _, recovery in plans):
-            for owner, items, _ in plans:
+        if any(plan[2] is None for plan in plans):
+            for owner, items, recovery in plans:
                 part = outcome.of(owner)
                 part.failure = error
                 part.failed_function = operation.function
                 part.failed_items = items
             return None
         resend = []
-        for owner, _, recovery in plans:
+        for owner, items, recovery in plans:
             part = outcome.of(owner)
             part.applied.extend((operation.function, item) for item in recovery.applied)
             part.warnings.extend(recovery.warnings)

@@ -35,8 +35,7 @@ def differences(left, right, path="result"):
             if key not in left or key not in right:
                 yield "%s.%s: only in %s" % (path, key, "the action plugin's" if key in left else "the module process's")
             else:
-                for difference in differences(left[key], right[key], "%s.%s" % (path, key)):
-                    yield difference
+                yield from differences(left[key], right[key], "%s.%s" % (path, key))
     elif left != right:
         yield "%s: %r (action plugin) != %r (module process)" % (path, left, right)
 
