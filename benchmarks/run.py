@@ -116,9 +116,15 @@ def parse_args(argv):
 
 def lookup_chunk(collection):
     """The client's users-per-lookup chunk (the rerun target depends on it)."""
-    with open(os.path.join(collection, "plugins", "module_utils", "client.py")) as handle:
-        found = re.search(r"^USER_LOOKUP_CHUNK\s*=\s*(\d+)", handle.read(), re.M)
-    return int(found.group(1)) if found else 1000
+    # The function table since the module_utils became private; client.py in 0.1.0 (benchmarked with --collection).
+    for name in ("_functions.py", "client.py"):
+        path = os.path.join(collection, "plugins", "module_utils", name)
+        if os.path.exists(path):
+            with open(path) as handle:
+                found = re.search(r"^USER_LOOKUP_CHUNK\s*=\s*(\d+)", handle.read(), re.M)
+            if found:
+                return int(found.group(1))
+    return 1000
 
 
 class Site(object):

@@ -87,6 +87,7 @@ options:
 extends_documentation_fragment:
   - pluto.lms.connection
   - pluto.lms.connection.action_group
+  - pluto.lms.attributes
 attributes:
   check_mode:
     description: Sends no write, and reports the same C(changed), diff and RV(cohort) as a real run (without a new id).
@@ -286,7 +287,7 @@ cohort:
 """
 
 from ansible_collections.pluto.lms.plugins.module_utils.cohort import cohort_logic as logic
-from ansible_collections.pluto.lms.plugins.module_utils.runner import run_module
+from ansible_collections.pluto.lms.plugins.module_utils._runner import run_logic_module
 
 MODULE_ARGS = dict(
     argument_spec=dict(
@@ -308,7 +309,7 @@ MODULE_ARGS = dict(
 
 
 def main():
-    run_module(MODULE_ARGS, logic)
+    run_logic_module(MODULE_ARGS, logic)
 
 
 if __name__ == "__main__":

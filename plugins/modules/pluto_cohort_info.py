@@ -53,6 +53,7 @@ options:
 extends_documentation_fragment:
   - pluto.lms.connection
   - pluto.lms.connection.action_group
+  - pluto.lms.attributes
 attributes:
   check_mode:
     description: Runs normally in check mode (it only reads).
@@ -199,8 +200,8 @@ cohorts:
       sample: [asmith, jdoe]
 """
 
-from ansible_collections.pluto.lms.plugins.module_utils.cohort import cohort_info_logic as logic
-from ansible_collections.pluto.lms.plugins.module_utils.runner import run_module
+from ansible_collections.pluto.lms.plugins.module_utils._cohort_info import plan
+from ansible_collections.pluto.lms.plugins.module_utils._runner import run_module
 
 MODULE_ARGS = dict(
     argument_spec=dict(
@@ -218,7 +219,7 @@ MODULE_ARGS = dict(
 
 
 def main():
-    run_module(MODULE_ARGS, logic)
+    run_module(MODULE_ARGS, plan)
 
 
 if __name__ == "__main__":

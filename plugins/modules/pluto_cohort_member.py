@@ -83,6 +83,7 @@ options:
 extends_documentation_fragment:
   - pluto.lms.connection
   - pluto.lms.connection.action_group
+  - pluto.lms.attributes
 attributes:
   check_mode:
     description: Sends no write, and predicts the same RV(added), RV(removed), RV(missing) and RV(member_count).
@@ -233,7 +234,7 @@ errorcode:
 """
 
 from ansible_collections.pluto.lms.plugins.module_utils.cohort_member import logic
-from ansible_collections.pluto.lms.plugins.module_utils.runner import run_module
+from ansible_collections.pluto.lms.plugins.module_utils._runner import run_logic_module
 
 MODULE_ARGS = dict(
     argument_spec=dict(
@@ -251,7 +252,7 @@ MODULE_ARGS = dict(
 
 
 def main():
-    run_module(MODULE_ARGS, logic)
+    run_logic_module(MODULE_ARGS, logic)
 
 
 if __name__ == "__main__":

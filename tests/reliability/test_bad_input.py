@@ -86,7 +86,7 @@ REFUSED = {
                                   ["none of the 2 listed users was found", "state exact would remove all 3 members",
                                    "nothing was changed"]),
     "member-100000-users": ("pluto_cohort_member users: 100,000 usernames, 50 of them on the site",
-                            ["99950 of the 100000 listed users do not exist", "u00051, u00052", "... and 99850 more (all in missing)"]),
+                            ["99950 of the 100000 listed users do not exist", "u00051, u00052", "u00060 ... and 99940 more (all in missing)"]),
     # pluto_cohort_info
     "info-id-not-an-int": ("pluto_cohort_info id: [x]", ["option 'id'", "'x'", "cannot be converted to an int"]),
     "info-both-category-options": ("pluto_cohort_info category_id and category_idnumber",

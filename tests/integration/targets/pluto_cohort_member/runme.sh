@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pluto_cohort_member against the simulator:
-# - main.yml: every path in check mode with diff, for real and once more; then its self-contained cases again
-#   through the module process (PLUTO_LMS_MODULE_PROCESS=1), which must give the same results;
+# - main.yml: every path in check mode with diff, for real and once more (the module process gives the same
+#   results: pluto_parity);
 # - diff.yml: the text --check --diff shows;
 # - bulk.yml: 5,000 users in one task, at the default max_input_vars and at a low one;
 # - faults.yml: a write failing part-way, the report, and a rerun that converges.
@@ -12,7 +12,6 @@ HERE="$(pwd)"
 TOKENS=(--token member-manager-token:manager --token member-cm-token:cohortmanager --token member-viewer-token:viewer)
 SEED=(--seed-users 60 --seed-file "$HERE/seed.yml")
 sim_start SITE_ACTION "${TOKENS[@]}" "${SEED[@]}"
-sim_start SITE_MODULE "${TOKENS[@]}" "${SEED[@]}"
 sim_start SITE_DIFF "${TOKENS[@]}" "${SEED[@]}"
 sim_start SITE_FAULTS "${TOKENS[@]}" "${SEED[@]}"
 sim_start SITE_BULK "${TOKENS[@]}" --seed-users 5000 --seed-file "$HERE/seed.yml"
@@ -32,8 +31,6 @@ job() {  # job NAME COMMAND...: run in the background, output in $OUT/NAME.log, 
 }
 
 job main ansible-playbook main.yml -e "pluto_url=$SITE_ACTION" "${VARS[@]}"
-job main_module_process env PLUTO_LMS_MODULE_PROCESS=1 \
-    ansible-playbook main.yml -e "pluto_url=$SITE_MODULE" -e subset=process "${VARS[@]}"
 job diff ansible-playbook diff.yml -e "pluto_url=$SITE_DIFF" "${VARS[@]}" --check --diff
 job bulk ansible-playbook bulk.yml -e "pluto_url=$SITE_BULK" -e max_input_vars=5000 -e batch=500 "${VARS[@]}" --diff
 job bulk_low_max_input_vars \
