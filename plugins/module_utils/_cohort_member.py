@@ -26,6 +26,7 @@ import re
 
 from ansible_collections.pluto.lms.plugins.module_utils._collation import loose_clashes
 from ansible_collections.pluto.lms.plugins.module_utils._errors import PlutoError
+from ansible_collections.pluto.lms.plugins.module_utils._functions import argument_field_budget
 from ansible_collections.pluto.lms.plugins.module_utils._plan import Hooks, Plan, Recovery
 from ansible_collections.pluto.lms.plugins.module_utils._users import (
     identify_members,
@@ -112,6 +113,10 @@ def plan(params, reader):
         membership.add(REMOVE, [{"cohortid": cohort_id, "userid": u} for u in sorted(to_remove)], hooks=hooks,
                        max_items=request.batch_size)
     report.planned_add, report.planned_remove = sorted(to_add), sorted(to_remove)
+    budget = argument_field_budget(reader.max_input_vars)
+    # Members a request carries (an add item is 4 form fields, a removal 2), to say which request failed.
+    report.per_request = {ADD: max(1, min(request.batch_size, budget // 4)),
+                          REMOVE: max(1, min(request.batch_size, budget // 2))}
     return membership
 
 
@@ -236,6 +241,7 @@ class Report(object):
         self.missing = list(missing)
         self.planned_add = []
         self.planned_remove = []
+        self.per_request = {}
 
     def named(self, user_ids):
         if self.request.user_field == "id":
@@ -286,7 +292,7 @@ class Report(object):
         missing = self.missing + self.named(vanished)
         result = self.result(added, removed, missing)
         if failure is not None:
-            message = failure.message
+            message = failure.message + self.failed_request(part)
             if unexpected:
                 message += "; earlier additions were answered with warnings: " + "; ".join(unexpected)
             if added or removed:
@@ -315,6 +321,18 @@ class Report(object):
         if warnings:
             result["warnings"] = warnings
         return result
+
+    def failed_request(self, part):
+        """' (request k of n)' for the failed request of a write sent in several, else ''."""
+        planned = {ADD: self.planned_add, REMOVE: self.planned_remove}.get(part.failed_function)
+        per = self.per_request.get(part.failed_function)
+        if not planned or not per or not part.failed_items or len(planned) <= per:
+            return ""
+        first = part.failed_items[0]
+        user = int(first["usertype"]["value"]) if "usertype" in first else int(first.get("userid", 0))
+        if user not in planned:
+            return ""
+        return " (request %d of %d)" % (planned.index(user) // per + 1, (len(planned) + per - 1) // per)
 
     def vanished_cohort(self, failure):
         """Someone else deleted the cohort while the task ran: nothing the task did remains."""

@@ -309,7 +309,7 @@ def test_an_add_failing_part_way_reports_what_was_applied_with_its_warnings(site
     assert result["added"] == ["u00010", "u00011", "u00013", "u00014"]
     assert result["missing"] == ["u00012"]
     assert result["member_count"] == 4
-    assert "HTTP 503" in result["msg"]
+    assert "HTTP 503" in result["msg"] and "(request 2 of 2)" in result["msg"]
     assert "applied before the failure: 4 of 10 additions (listed in added); run the task again to finish" in result["msg"]
     assert "errorcode" not in result
     site.clear_faults()
