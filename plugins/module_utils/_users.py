@@ -18,8 +18,9 @@ Used by every module that names users (pluto_cohort_member, pluto_cohorts). The 
     identity = identify_members(reader, resolution, member_ids)
         # which members the task lists, which it positively does not list, and which cannot be
         # told (see MemberIdentity); may move keys of resolution.missing to resolution.found.
-    records, refused = lookup_values(reader, user_field, values)
-        # one bulk lookup: the answers, and the values the site refused (a refused request is split)
+    records, refused = lookup_values(reader, user_field, values, chunk, sentinel, unconfirmed)
+        # one bulk lookup: the answers, and the values the site refused (a refused request is split);
+        # with a sentinel, the values a cut request may have lost go to `unconfirmed`
     lookup(reader, user_field, values, records=None), match_users(users, user_field, keys),
     names_by_id(reader, user_field, user_ids), sort_names(names), is_deleted(record)
         # smaller helpers (exact matching; no second lookup)
@@ -32,6 +33,7 @@ Used by every module that names users (pluto_cohort_member, pluto_cohorts). The 
     resolution.ambiguous  {key: [user ids]} keys that name several users
     resolution.relooked   [keys] found only when looked up again in small requests: the site
                           dropped the end of a bigger request (PHP max_input_vars)
+    resolution.records    {user id: UserRef} every user record read
     resolution.names()            {user id: key}
     resolution.ambiguity_error()  PlutoError naming every ambiguous key, or None
     resolution.warnings()         texts for the task's warnings (truncation, refused values)
@@ -43,8 +45,11 @@ user holds the exact value, by how MySQL/MariaDB compare text (_collation.loose_
 sites answer with the stored spelling); emails ignoring case (and as MySQL/MariaDB compare
 them), so that two users whose emails differ only in case make the listed email ambiguous.
 
-Nothing is concluded from one bulk answer: the values a lookup did not find are looked up once
-more in small requests (and emails not found also in lowercase, the way most sites store them).
+Nothing is concluded from a bulk answer that may be cut: a request of at most RELOOKUP_CHUNK
+values is small enough for any site; a bigger one ends with a sentinel (the token's own user),
+and when its answer lacks the sentinel, the values at its end that the answer does not cover are
+looked up again in small requests (see lookup_values). Emails not found, or found only in
+another spelling, are also looked up in lowercase, the way most sites store them.
 A request the site refuses (invalidparameter: a value it would clean into another) is split
 until the refused values are known. Requests are sized by max_input_vars and sent concurrently,
 at most reader.lookup_concurrency at once; writes are never made here.
@@ -124,9 +129,10 @@ def normalize_users(values, user_field, invalid=None):
             keys.append(text)
     problems = []
     if blank:
-        problems.append("%d blank value(s) (%s)" % (len(blank), ", ".join(repr(b) for b in blank)))
+        problems.append("%d value(s) that are not a non-empty %s: %s"
+                        % (len(blank), user_field, ", ".join(repr(b) for b in blank)))
     if bad_ids:
-        problems.append("%d value(s) that are not a positive whole number (a user id): %s"
+        problems.append("%d value(s) that are not a positive integer user id: %s"
                         % (len(bad_ids), ", ".join(repr(b) for b in bad_ids)))
     if bad and invalid is None:
         problems.append(invalid_text(bad, user_field))
@@ -144,7 +150,7 @@ def invalid_text(values, user_field):
         why = ("that are not Moodle usernames (lowercase letters, digits and - . _ @ only; the site stores no "
                "other and refuses a lookup of one)")
     else:
-        why = "that are not email addresses"
+        why = "that are not an email address"
     return "%d value(s) %s: %s" % (len(values), why, ", ".join(repr(v) for v in values))
 
 
@@ -183,6 +189,8 @@ class Resolution(object):
         self.refused = []
         self.deleted = []
         self.relooked = []
+        # The sentinel value of each field (see lookup_values), read at most once.
+        self.sentinels = {}
         # Every record read, by user id (UserRef), members' included.
         self.records = {}
 
@@ -236,9 +244,9 @@ def truncation_warning(count):
 
 # ---- lookups -------------------------------------------------------------------------------
 
-def _request_size(reader, cap):
-    """Values one lookup request carries: cap, and what max_input_vars leaves besides `field`."""
-    return max(1, min(cap, argument_field_budget(reader.max_input_vars) - 1))
+def _request_size(reader, cap, extra=0):
+    """Values one lookup request carries: cap, and what max_input_vars leaves besides `field` (and extra values)."""
+    return max(1, min(cap, argument_field_budget(reader.max_input_vars) - 1 - extra))
 
 
 def _run_concurrently(reader, function, groups):
@@ -250,33 +258,94 @@ def _run_concurrently(reader, function, groups):
         return list(pool.map(function, groups))
 
 
-def lookup_values(reader, user_field, values, chunk=USER_LOOKUP_CHUNK):
+def lookup_values(reader, user_field, values, chunk=USER_LOOKUP_CHUNK, sentinel=None, unconfirmed=None):
     """(records, refused): the site's users whose user_field is one of values, and the values the
     site refused. One request per `chunk` values (fewer when max_input_vars says so), sent
-    concurrently; a refused request is split in halves until each refused value stands alone."""
+    concurrently; a refused request is split in halves until each refused value stands alone.
+
+    A site whose PHP max_input_vars is too low keeps the start of a request and silently drops the
+    rest. A request of more than RELOOKUP_CHUNK values therefore ends with `sentinel`, a value
+    known to name a user the token sees (its own): when the answer holds that user, the request
+    arrived whole. When it does not (no sentinel, or the request was cut), the values at the end of
+    the request that no user of the answer answers to are appended to `unconfirmed` (a list): the
+    caller looks them up again in small requests."""
     values = list(values)
     if not values:
         return [], []
     size = _request_size(reader, chunk)
+    if size > RELOOKUP_CHUNK and sentinel is not None:
+        size = _request_size(reader, chunk, extra=1)  # room for the sentinel
     groups = [values[start:start + size] for start in range(0, len(values), size)]
 
     def one(group):
+        sent = list(group)
+        checked = len(group) > RELOOKUP_CHUNK
+        if checked and sentinel is not None:
+            sent = [v for v in group if v != sentinel] + [sentinel]
         try:
-            return reader.read(GET_USERS_BY_FIELD, {"field": user_field, "values": group}) or [], []
+            users = reader.read(GET_USERS_BY_FIELD, {"field": user_field, "values": sent}) or []
         except PlutoError as error:
             if error.errorcode != "invalidparameter":
                 raise
-        if len(group) == 1:
-            return [], list(group)
-        half = len(group) // 2
-        first, second = one(group[:half]), one(group[half:])
-        return first[0] + second[0], first[1] + second[1]
+            if len(group) == 1:
+                return [], list(group), []
+            half = len(group) // 2
+            first, second = one(group[:half]), one(group[half:])
+            return first[0] + second[0], first[1] + second[1], first[2] + second[2]
+        tail = []
+        if checked and not (sentinel is not None and any(_value(u, user_field) == sentinel for u in users)):
+            index = _Index(user_field, users)
+            for value in reversed(group):
+                candidates, gone, _exact = index.candidates(value)
+                if candidates or gone:
+                    break
+                tail.append(value)
+        return users, [], tail
 
     records, refused = [], []
-    for found, bad in _run_concurrently(reader, one, groups):
+    for found, bad, tail in _run_concurrently(reader, one, groups):
         records.extend(found)
         refused.extend(bad)
+        if unconfirmed is not None:
+            unconfirmed.extend(tail)
     return records, refused
+
+
+def sentinel_value(reader, user_field):
+    """The token's own user's user_field value (a user the site always shows it), or None.
+
+    username and id come with the site info; an email or idnumber takes one lookup by id."""
+    info = reader.site_info() or {}
+    userid = info.get("userid")
+    if user_field == "username":
+        username = info.get("username")
+        return username if username and USERNAME_RULE.match(username) else None
+    if not userid:
+        return None
+    if user_field == "id":
+        return int(userid)
+    users = reader.read(GET_USERS_BY_FIELD, {"field": "id", "values": [int(userid)]}) or []
+    value = users[0].get(user_field) if users else None
+    if not value or (user_field == "email" and not EMAIL_SHAPE.match(value)):
+        return None
+    return value
+
+
+def _checked_lookup(reader, resolution, user_field, values):
+    """lookup_values of a bulk lookup, with the sentinel (read once per field) when a request can be cut;
+    returns (records, refused, unconfirmed values)."""
+    unconfirmed = []
+    sentinel = None
+    if len(values) > RELOOKUP_CHUNK and _request_size(reader, USER_LOOKUP_CHUNK) > RELOOKUP_CHUNK:
+        if user_field not in resolution.sentinels:
+            resolution.sentinels[user_field] = sentinel_value(reader, user_field)
+        sentinel = resolution.sentinels[user_field]
+    users, refused = lookup_values(reader, user_field, values, sentinel=sentinel, unconfirmed=unconfirmed)
+    if not [u for u in users if _value(u, user_field) != sentinel]:
+        # A site that answers no user at all does not show a cut: the token may not see users (the
+        # caller says so), and asking again would find no one either.
+        unconfirmed = []
+    return users, refused, unconfirmed
 
 
 class _Index(object):
@@ -375,17 +444,18 @@ def resolve_users(reader, user_field, values, known_ids=()):
         pending = [key for key in keys if key not in known]
     if not pending:
         return resolution
-    users, refused = lookup_values(reader, user_field, pending)
+    users, refused, unconfirmed = _checked_lookup(reader, resolution, user_field, pending)
     _remember(resolution, users)
     checked = [k for k in pending if k not in refused]
     unfound, inexact = _match(resolution, checked, users)
-    again = list(unfound)
+    unconfirmed = set(unconfirmed)
+    # Never conclude from one bulk answer: values a request may have lost are asked again in small requests.
+    again = [k for k in unfound if k in unconfirmed]
     if user_field == "email":
         # Most sites store emails in lowercase; and an email matched only in another spelling may have
         # a twin in lowercase that a PostgreSQL site shows only when asked.
         again.extend(sorted(set(k.lower() for k in unfound + inexact) - set(pending)))
     if again:
-        # Never conclude from one bulk answer: ask again in small requests.
         more, more_refused = lookup_values(reader, user_field, again, chunk=RELOOKUP_CHUNK)
         _remember(resolution, more)
         recheck = unfound + inexact
@@ -453,8 +523,8 @@ def identify_members(reader, resolution, member_ids):
         return identity
     to_read = sorted(m for m in others if m not in resolution.records)
     if to_read:
-        users, _ = lookup_values(reader, "id", to_read)
-        unanswered = set(to_read) - set(int(u["id"]) for u in users)
+        users, _, unconfirmed = _checked_lookup(reader, resolution, "id", to_read)
+        unanswered = set(unconfirmed) - set(int(u["id"]) for u in users)
         if unanswered:
             more, _ = lookup_values(reader, "id", sorted(unanswered), chunk=RELOOKUP_CHUNK)
             users = users + more

@@ -45,12 +45,12 @@ def test_ids_become_integers_sorted_numerically():
 def test_every_bad_id_is_named_at_once_in_one_line():
     with pytest.raises(PlutoError) as caught:
         normalize_users(["1", "x", "0", "-3", "2.5", "True", u"\u00b2"], "id")
-    assert str(caught.value) == ("users holds 6 value(s) that are not a positive whole number (a user id): "
+    assert str(caught.value) == ("users holds 6 value(s) that are not a positive integer user id: "
                                  "'x', '0', '-3', '2.5', 'True', '\u00b2'; nothing was sent to the site")
 
 
 def test_blank_values_are_always_an_error():
-    with pytest.raises(PlutoError, match=r"users holds 2 blank value\(s\) \('', '  '\)"):
+    with pytest.raises(PlutoError, match=r"users holds 2 value\(s\) that are not a non-empty username: '', '  '"):
         normalize_users(["ok", "", "  "], "username", invalid=[])
 
 
