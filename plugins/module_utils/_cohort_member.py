@@ -6,7 +6,7 @@
 Reads (through the SiteReader, never a write): site info, the cohort (search by idnumber, or
 get_cohorts by id), its members, then only the user lookups the task needs:
 - the listed users, in bulk (with user_field id, the listed ids that are members already need
-  none); the values not found are asked again in small requests before any is called missing;
+  none); a request the site may have cut is seen and its lost end asked again (see _users);
 - with state exact, the members to remove, by id, to name them in the task's terms; and when
   some listed values were not found (state exact, or any state with user_field email or
   idnumber), the members the task does not list, by id, to tell whether one of them is a listed
@@ -90,9 +90,10 @@ def plan(params, reader):
         to_add = listed - members
         to_remove = set(identity.unlisted) if identity is not None else members - listed
         if request.keys and not listed and to_remove:
+            how_many = ("all %d" % len(to_remove)) if to_remove == members else ("%d of the %d" % (len(to_remove), len(members)))
             raise PlutoError("none of the %d listed users was found on the site by %s, and state exact would remove "
-                             "%d members; nothing was changed; %s"
-                             % (len(request.keys), request.user_field, len(to_remove), resolution.rights_hint()),
+                             "%s members; nothing was changed; %s"
+                             % (len(request.keys), request.user_field, how_many, resolution.rights_hint()),
                              result={"missing": resolution.missing})
     if identity is not None and request.state == "exact":
         warnings.extend(identity.warnings(request.user_field))

@@ -47,7 +47,7 @@ options:
       - User idnumbers are matched exactly, else in the spelling a MySQL/MariaDB site finds (case, accents,
         trailing spaces). Ids must be positive whole numbers.
       - A username that breaks Moodle's username rule (lowercase letters, digits and C(- . _ @) only, after
-        stripping and lowercasing), or an email without the shape of one, cannot belong to a site user: it is
+        stripping and lowercasing), or an email without the shape of one, cannot belong to a site user; it is
         handled as a missing user (see O(missing_users)) and never sent to the site.
       - An email or idnumber that belongs to several site users fails the task before any write (the site does not
         keep them unique); name those users by username or id.
@@ -113,11 +113,13 @@ notes:
     the members once more and adds only those still missing, a few times at most, waiting a random short while
     between tries.
   - "What each task looks up: the listed users, in bulk, except with O(user_field=id) the listed ids that are members
-    already (a rerun of an id-based sync that changes nothing sends no user lookup). Values a lookup did not find are
-    looked up once more in requests of 100 before any is called missing; if they are found then, the site drops the end
-    of bigger requests (PHP C(max_input_vars) below what they need) and the task warns and says how to set it. With
-    O(state=exact), and with O(user_field=email) or V(idnumber) when a listed value was not found, the members the task
-    does not list are looked up by id, to tell who they are."
+    already (a rerun of an id-based sync that changes nothing sends no user lookup). A lookup of more than 100 values
+    ends with the token's own user (read from the site info, or for emails and idnumbers by one lookup by id): when the
+    site's answer lacks it, the site cut the request (PHP C(max_input_vars) below what it needs), the values at its
+    end are looked up again in requests of 100 before any is called missing, and the task warns and says how to set
+    O(max_input_vars). With O(state=exact), the members it removes are looked up by id to name them in the
+    terms of O(user_field). When a listed value was not found (with O(state=exact), or with O(user_field=email) or
+    V(idnumber)), the members the task does not list are looked up by id, to tell whether one of them is that user."
   - "O(state=exact) removes a member only when the task positively identifies it as unlisted: with O(user_field=id),
     any member whose id is not listed; otherwise, when every listed value was found, any member that is none of the
     users found; when some were not found, a member whose own username, email or idnumber was read from the site and
