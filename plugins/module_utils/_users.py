@@ -8,7 +8,7 @@ Used by every module that names users (pluto_cohort_member, pluto_cohorts). The 
     invalid = []
     keys = normalize_users(values, user_field, invalid)
         # the distinct lookup keys, sorted. PlutoError naming every blank value and every id that
-        # is not a positive whole number. Values that cannot name a user of any Moodle site
+        # is not a positive integer. Values that cannot name a user of any Moodle site
         # (a username breaking Moodle's username rule, an email without the shape of one) go to
         # `invalid` when it is given (the caller applies missing_users to them), else they are an
         # error too.
@@ -165,14 +165,6 @@ def is_deleted(record):
         return True
     email, username = record.get("email"), record.get("username")
     return bool(email and username and DELETED_EMAIL.match(str(email)) and DELETED_USERNAME.search(str(username)))
-
-
-def same_user_value(user_field, listed, stored):
-    """Whether a site user's stored value answers to a listed one beyond exact equality
-    (emails ignoring case, idnumbers as MySQL/MariaDB compare them)."""
-    if stored is None or user_field not in ("email", "idnumber"):
-        return False
-    return loose_key(listed) == loose_key(stored)
 
 
 # ---- the result ----------------------------------------------------------------------------

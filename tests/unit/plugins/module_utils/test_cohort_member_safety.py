@@ -244,8 +244,8 @@ def test_exact_on_a_truncating_site_removes_no_listed_member(truncating_site):
     assert len(members(site, "big")) == 1200
     # 1,000 + 200 values, each request ending with the token's own username; the first was cut after
     # 697 values (its end missing from the answer): its 303 values not found, again in requests of 100
-    assert sorted(r["fields"] for r in lookups(site)) == [3 + 1 + 3, 3 + 1 + 100, 3 + 1 + 100, 3 + 1 + 100,
-                                                            3 + 1 + 201, 3 + 1 + 1001]
+    expected = [3 + 1 + 3, 3 + 1 + 100, 3 + 1 + 100, 3 + 1 + 100, 3 + 1 + 201, 3 + 1 + 1001]
+    assert sorted(r["fields"] for r in lookups(site)) == expected
 
 
 def test_many_missing_users_on_a_site_that_keeps_whole_requests_cost_no_second_lookup(site):
