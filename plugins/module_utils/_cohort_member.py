@@ -349,7 +349,8 @@ class Report(object):
 
 def membership_diff(cohort, before_count, after_count, added, removed):
     """A diff readable at any size: the counts and the changed names (the first NAMES_SHOWN of each)."""
-    header = "cohort %s (id %s) members" % (cohort.get("idnumber") or "", cohort.get("id"))
+    where = "id %s" % cohort["id"] if cohort.get("id") is not None else "not on the site yet"
+    header = "cohort %s (%s) members" % (cohort.get("idnumber") or "", where)
     return dict(
         before_header=header,
         after_header=header,

@@ -139,13 +139,19 @@ def normalize_users(values, user_field, invalid=None):
     if problems:
         raise PlutoError("users holds %s; nothing was sent to the site" % "; and ".join(problems))
     if invalid is not None:
-        invalid.extend(sort_names(set(bad)))
+        invalid.extend(_distinct(bad))
     return sort_names(set(keys))
 
 
+def _distinct(values):
+    """values without repeats, in their order."""
+    seen = set()
+    return [v for v in values if not (v in seen or seen.add(v))]
+
+
 def invalid_text(values, user_field):
-    """The phrase naming values no site user can have."""
-    values = sort_names(set(values))
+    """The phrase naming values no site user can have, in the order given."""
+    values = _distinct(values)
     if user_field == "username":
         why = ("that are not Moodle usernames (lowercase letters, digits and - . _ @ only; the site stores no "
                "other and refuses a lookup of one)")
@@ -456,7 +462,7 @@ def resolve_users(reader, user_field, values, known_ids=()):
         resolution.relooked = sort_names(k for k in unfound if k not in still and k in relooked)
         refused = list(refused) + [v for v in more_refused if v in unfound]
     resolution.refused = sort_names(set(refused))
-    resolution.invalid = sort_names(set(resolution.invalid) | set(resolution.refused))
+    resolution.invalid = _distinct(list(resolution.invalid) + list(resolution.refused))
     resolution.keys = [k for k in resolution.keys if k not in resolution.refused]
     return resolution
 

@@ -24,7 +24,7 @@ def test_diff_shows_counts_and_changed_names_only():
 
 def test_diff_of_a_cohort_check_mode_plans_as_empty():
     diff = membership_diff({"id": None, "idnumber": "new"}, 0, 2, ["alice", "bob"], [])
-    assert diff["before_header"] == "cohort new (id None) members"
+    assert diff["before_header"] == "cohort new (not on the site yet) members"
     assert diff["before"] == "members: 0\n"
 
 
