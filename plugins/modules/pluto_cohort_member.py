@@ -19,9 +19,12 @@ description:
 options:
   cohort:
     description:
-      - The idnumber of the cohort. The cohort must exist (see M(pluto.lms.pluto_cohort)).
-      - If several cohorts share the idnumber (the site allows it after a rename, or after two concurrent creates), the
-        module fails and names their ids; use O(cohort_id).
+      - The idnumber of the cohort, exactly as the site spells it. The cohort must exist (see M(pluto.lms.pluto_cohort)).
+        In check mode only, a cohort that does not exist yet (an earlier task of the play would create it) is planned
+        as empty, with a warning that names it; the users are still looked up.
+      - A blank value fails the task before any request.
+      - If several cohorts share the idnumber (the site allows it after a rename), the module fails and names their ids;
+        use O(cohort_id).
       - Exactly one of O(cohort) and O(cohort_id) is required.
     type: str
   cohort_id:
@@ -32,15 +35,19 @@ options:
     description:
       - The users, named by O(user_field).
       - Duplicates are ignored. An empty list with O(state=exact) empties the cohort.
-      - Usernames are stripped of surrounding spaces and lowercased. Moodle stores every username in lowercase, and
-        its user lookup refuses a username with capitals or spaces.
-      - Emails are stripped and matched ignoring case, as Moodle matches them at login (a MySQL or MariaDB site
-        compares them so itself; a PostgreSQL site compares them exactly). An email that two site users share, also
-        when their spellings differ only in case, fails the task before any write; name those users by username or id.
-      - User idnumbers are matched as given. A PostgreSQL site compares them exactly; a MySQL or MariaDB site also
-        finds an idnumber that differs in case, accents or trailing spaces. An idnumber that several site users share
-        fails the task before any write.
-      - Ids must be positive integers.
+      - Usernames are stripped of surrounding spaces and lowercased, as the site stores them.
+      - Emails are stripped and matched ignoring case, as Moodle does at login. An email not found as given is
+        looked up once more in lowercase, and a member whose email equals a listed one ignoring case is that user.
+        A PostgreSQL site finds only the stored spelling, so C(jane@example.edu) finds a user stored as
+        C(Jane@example.edu) when she is a member already; a MySQL/MariaDB site finds her either way.
+        Two site users whose emails differ only in case make that email ambiguous.
+      - User idnumbers are matched exactly, else in the spelling a MySQL/MariaDB site finds (case, accents,
+        trailing spaces). Ids must be positive whole numbers.
+      - A username that breaks Moodle's username rule (lowercase letters, digits and C(- . _ @) only, after
+        stripping and lowercasing), or an email without the shape of one, cannot belong to a site user; it is
+        handled as a missing user (see O(missing_users)) and never sent to the site.
+      - An email or idnumber that belongs to several site users fails the task before any write (the site does not
+        keep them unique); name those users by username or id.
     type: list
     elements: str
     required: true
@@ -61,15 +68,17 @@ options:
     default: present
   missing_users:
     description:
-      - What to do when listed users are not found on the site.
-      - V(fail) fails the task before any write, naming every missing user.
+      - What to do when listed users do not exist on the site.
+      - V(fail) fails the task before any write, naming every missing user (and before any request when a value
+        cannot be a user at all, see O(users)).
       - V(warn) goes on without them and names them in a warning; V(ignore) goes on silently.
       - Either way they are returned in RV(missing).
       - A token without the right to view users by O(user_field) (see C(Capabilities) in the notes) finds nobody; the
         site answers exactly as if no such user existed. If none of a non-empty list is found, the message says the
         token's user may lack that right. With O(state=exact) and a cohort that has members, that case always fails,
         rather than remove every member.
-      - A listed user deleted from the site between the lookup and the addition is handled the same way.
+      - A listed user deleted from the site (Moodle keeps the record of a deleted user) is a missing user, also
+        when deleted between the lookup and the addition.
     type: str
     choices: [fail, warn, ignore]
     default: fail
@@ -109,12 +118,28 @@ notes:
     C(moodle/site:viewuseridentity) (V(email)) the site answers without that field, and they are named C(id=<user id>)."
   - If a write request fails after earlier ones were applied, the task fails with C(changed=true) and returns what was
     applied in RV(added) and RV(removed). Running it again finishes the job.
-  - If someone else adds the same users at the same moment, the site refuses one of the two requests whole; the module
-    then reads the members once more and adds only those still missing.
+  - If someone else adds the same users at the same moment, the site refuses the whole request; the module then reads
+    the members once more and adds only those still missing, a few times at most, waiting a random short while
+    between tries.
   - C(async) is not supported; a task with C(async) fails before anything is sent. To work on many cohorts or sites
     at once, loop over them, or let Ansible's forks run the tenants in parallel.
+  - "What each task looks up: the listed users, in bulk, except with O(user_field=id) the listed ids that are members
+    already (a rerun of an id-based sync that changes nothing sends no user lookup). A lookup of more than 100 values
+    ends with the token's own user (read from the site info, or for emails and idnumbers by one lookup by id): when the
+    site's answer lacks it, the site cut the request (PHP C(max_input_vars) below what it needs), the values at its
+    end are looked up again in requests of 100 before any is called missing, and the task warns and says how to set
+    O(max_input_vars). With O(state=exact), the members it removes are looked up by id to name them in the
+    terms of O(user_field). When a listed value was not found (with O(state=exact), or with O(user_field=email) or
+    V(idnumber)), the members the task does not list are looked up by id, to tell whether one of them is that user."
+  - "O(state=exact) removes a member only when the task positively identifies it as unlisted: with O(user_field=id),
+    any member whose id is not listed; otherwise, when every listed value was found, any member that is none of the
+    users found; when some were not found, a member whose own username, email or idnumber was read from the site and
+    answers to no listed value (emails ignoring case, idnumbers also in the spellings a MySQL/MariaDB site takes as
+    equal). A member whose value the token's user may not see (a lookup by id answers without C(username) and
+    C(idnumber) unless it has C(moodle/user:viewalldetails), without C(email) unless C(moodle/site:viewuseridentity)),
+    or that the site did not answer for, is then kept, and a warning names it by id and the capability."
   - "B(Requests.) Reads: 3 (site info, the cohort, its members) plus one user lookup per 1,000 listed users (fewer a
-    request where C(max_input_vars) is set lower). With O(state=exact) and a O(user_field) other than V(id), the
+    request where O(max_input_vars) is set lower), up to O(lookup_concurrency) of them at once. With O(state=exact) and a O(user_field) other than V(id), the
     members to remove that are not listed add one lookup by id per 1,000. Writes: one addition per O(batch_size)
     users to add and one removal per O(batch_size) users to remove; nothing when nothing changes."
   - "B(Requests), timed on real sites (the cost model measured on Moodle 4.5 with PostgreSQL and with MariaDB, 2 cores,
@@ -233,8 +258,8 @@ errorcode:
   sample: nopermissions
 """
 
-from ansible_collections.pluto.lms.plugins.module_utils.cohort_member import logic
-from ansible_collections.pluto.lms.plugins.module_utils._runner import run_logic_module
+from ansible_collections.pluto.lms.plugins.module_utils._cohort_member import plan
+from ansible_collections.pluto.lms.plugins.module_utils._runner import run_module
 
 MODULE_ARGS = dict(
     argument_spec=dict(
@@ -252,7 +277,7 @@ MODULE_ARGS = dict(
 
 
 def main():
-    run_logic_module(MODULE_ARGS, logic)
+    run_module(MODULE_ARGS, plan)
 
 
 if __name__ == "__main__":

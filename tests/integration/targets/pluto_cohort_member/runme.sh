@@ -4,7 +4,9 @@
 #   results: pluto_parity);
 # - diff.yml: the text --check --diff shows;
 # - bulk.yml: 5,000 users in one task, at the default max_input_vars and at a low one;
-# - faults.yml: a write failing part-way, the report, and a rerun that converges.
+# - faults.yml: a write failing part-way, the report, and a rerun that converges;
+# - new_cohort.yml: a play that creates the cohort, then fills it: with --check, for real, and once more;
+# - main.yml once more on a MySQL/MariaDB-like site (--db mariadb): the same results.
 # The playbooks use separate simulators and run side by side; their output follows in order.
 set -eux
 source ../setup_pluto_simulator/simulator.sh
@@ -14,6 +16,8 @@ SEED=(--seed-users 60 --seed-file "$HERE/seed.yml")
 sim_start SITE_ACTION "${TOKENS[@]}" "${SEED[@]}"
 sim_start SITE_DIFF "${TOKENS[@]}" "${SEED[@]}"
 sim_start SITE_FAULTS "${TOKENS[@]}" "${SEED[@]}"
+sim_start SITE_NEW "${TOKENS[@]}" "${SEED[@]}"
+sim_start SITE_MARIADB "${TOKENS[@]}" "${SEED[@]}" --db mariadb
 sim_start SITE_BULK "${TOKENS[@]}" --seed-users 5000 --seed-file "$HERE/seed.yml"
 sim_start SITE_BULK_LOW "${TOKENS[@]}" --seed-users 5000 --seed-file "$HERE/seed.yml" --max-input-vars 1100
 OUT="$(mktemp -d "${TMPDIR:-/tmp}/pluto-cohort-member.XXXXXX")"
@@ -36,6 +40,13 @@ job bulk ansible-playbook bulk.yml -e "pluto_url=$SITE_BULK" -e max_input_vars=5
 job bulk_low_max_input_vars \
     ansible-playbook bulk.yml -e "pluto_url=$SITE_BULK_LOW" -e max_input_vars=1100 -e batch=250 "${VARS[@]}"
 job faults ansible-playbook faults.yml -e "pluto_url=$SITE_FAULTS" "${VARS[@]}"
+job main_mariadb ansible-playbook main.yml -e "pluto_url=$SITE_MARIADB" "${VARS[@]}"
+new_cohort() {
+    ansible-playbook new_cohort.yml -e "pluto_url=$SITE_NEW" -e phase=check "${VARS[@]}" --check &&
+        ansible-playbook new_cohort.yml -e "pluto_url=$SITE_NEW" -e phase=first "${VARS[@]}" &&
+        ansible-playbook new_cohort.yml -e "pluto_url=$SITE_NEW" -e phase=rerun "${VARS[@]}"
+}
+job new_cohort new_cohort
 wait "${JOB_PIDS[@]}"  # not the simulators
 
 failed=0
