@@ -56,8 +56,7 @@ IDNUMBER_MAX_LENGTH = 100
 
 THEMES_SETTING = "Site administration > Appearance > Advanced theme settings > Allow cohort themes"
 COLLATION_RULE = ("MySQL/MariaDB sites take both as the same idnumber (they compare idnumbers ignoring case, accents "
-                  "and trailing spaces) and refuse the create with a bare invalidparameter; the collection refuses it "
-                  "on every site, so that a playbook behaves the same on PostgreSQL")
+                  "and trailing spaces)")
 CONTEXT_KEYS = ("context", "category_id", "category_idnumber")
 
 
@@ -239,8 +238,8 @@ def read_cohort_site(reader, task):
         current = site.by_idnumber(task.idnumber)
     if len(current) == 1:
         raw = current[0]
-        located = ContextLocator(reader, categories).locate([raw["id"]], raw.get("idnumber") or "",
-                                                             [wanted] if wanted else [])
+        expected = [wanted] if wanted else []
+        located = ContextLocator(reader, categories).locate([raw["id"]], raw.get("idnumber") or "", expected)
         site.contexts.update(located)
         if categories.unavailable and not site.category_problem:
             site.category_problem = categories.unavailable
@@ -445,10 +444,6 @@ def update_errors(planned, categorytype):
     return errors
 
 
-def clash_text(idnumber, holders):
-    return ("idnumber %r and cohort %s: %s" % (idnumber, ", ".join(cohort_label(c) for c in holders), COLLATION_RULE))
-
-
 def identify(task, site, errors, warnings):
     """The task's cohort on the site (raw) or None; duplicates and spellings the site holds otherwise are named."""
     if task.cohort_id is not None:
@@ -465,10 +460,11 @@ def identify(task, site, errors, warnings):
         return exact[0]
     loose = site.loose_matches(task.idnumber)
     if loose and task.state == "present":
-        errors.append("the site holds no cohort with exactly this idnumber, but holds %s; %s. If that is the cohort "
-                      "meant (renamed on the site?), use its exact idnumber, or rename it with id and idnumber"
-                      % (", ".join("cohort " + cohort_label(c) for c in loose), COLLATION_RULE.replace(
-                          "take both", "take them")))
+        named = ", ".join("cohort " + cohort_label(c) for c in loose)
+        errors.append("no cohort has exactly this idnumber, and it cannot be created beside %s: %s and refuse the create "
+                      "with a bare invalidparameter, so the collection refuses it on every site. If %s is the one meant "
+                      "(renamed on the site?), use its exact idnumber, or rename it with id: %d and idnumber: %r"
+                      % (named, COLLATION_RULE, named, int(loose[0]["id"]), task.idnumber))
     elif loose:
         warnings.append("cohort %s: no cohort has exactly this idnumber, so nothing is deleted; the site holds %s, which "
                         "MySQL/MariaDB sites take as the same idnumber: name it exactly (or by id) to delete it"
@@ -487,10 +483,9 @@ def rename_errors(task, site, current):
             task.idnumber, ", ".join(str(int(c["id"])) for c in holders)))
     loose = site.loose_matches(task.idnumber, except_id=current["id"])
     if loose:
-        errors.append("cannot rename to idnumber %r while the site holds %s: %s" % (
-            task.idnumber, ", ".join("cohort " + cohort_label(c) for c in loose),
-            COLLATION_RULE.replace("refuse the create with a bare invalidparameter", "the rename would leave two "
-                                   "cohorts that member adds by idnumber cannot tell apart")))
+        errors.append("cannot rename to idnumber %r while the site holds %s: %s, and their member adds by idnumber "
+                      "would reach either cohort, so the collection refuses it on every site"
+                      % (task.idnumber, ", ".join("cohort " + cohort_label(c) for c in loose), COLLATION_RULE))
     return errors
 
 
@@ -599,6 +594,15 @@ def plan_absent(plan, task, site, raw):
 
 # ---- after the writes: hooks, read-back and convergence ------------------------------------------------------
 
+def cohorts_by_id(reader, query, ids):
+    """The cohorts of ids, read with one search (query: a text they all match, such as their idnumber).
+
+    A search needs no function beyond the one every task uses (core_cohort_get_cohorts is optional).
+    """
+    wanted = set(int(i) for i in ids)
+    return [c for c in reader.search_cohorts(query, includes="all") if int(c["id"]) in wanted]
+
+
 class CreateHooks(Hooks):
     """A create refused because another run created the idnumber first (the loser of a race).
 
@@ -633,7 +637,7 @@ class DeleteHooks(Hooks):
         self.task = task
 
     def on_error(self, error, items, reader):
-        if error.errorcode != "invalidrecord" or reader.cohorts(items):
+        if error.errorcode != "invalidrecord" or cohorts_by_id(reader, self.task.idnumber or "", items):
             return None
         return Recovery(applied=items, warnings=["cohort %s was deleted by someone else while this task ran"
                                                  % self.task.label])
@@ -690,7 +694,8 @@ def settle_cohort(plan, outcome, reader):
     if plan.write == UPDATE_COHORTS:
         if not plan.custom_fields:
             return None
-        return read_back(plan, outcome, reader.cohorts([plan.planned["id"]]), plan.planned["id"])
+        return read_back(plan, outcome, cohorts_by_id(reader, plan.planned["idnumber"] or "", [plan.planned["id"]]),
+                         plan.planned["id"])
     holders = sorted(reader.cohorts_by_idnumber(task.idnumber), key=lambda c: int(c["id"]))
     winner = getattr(hooks, "winner", None)
     if created_id is None and winner is None:
@@ -709,12 +714,17 @@ def settle_cohort(plan, outcome, reader):
         return read_back(plan, outcome, holders, created_id)
     follow = CohortPlan(task, warnings=list(plan.warnings) + list(part.warnings))
     if created_id is not None:
-        members = reader.members([created_id]).get(created_id, set())
-        if members:
-            raise PlutoError("cohort %s: another run created the same idnumber at the same moment (ids %s) and the "
-                             "cohort this run created (id %d) already has %d members, so it is not deleted: keep one "
-                             "of them (pluto_cohort with id), delete or rename the other on the site, then run the task "
-                             "again" % (task.label, ids, created_id, len(members)), result={"changed": True})
+        if not reader.has_function(GET_COHORT_MEMBERS):
+            reason = "this run cannot check that the cohort it made (id %d) is still empty (the token's web service " \
+                     "lacks %s)" % (created_id, GET_COHORT_MEMBERS)
+        else:
+            members = reader.members([created_id]).get(created_id, set())
+            reason = ("the cohort this run made (id %d) already has %d members" % (created_id, len(members))
+                      if members else None)
+        if reason:
+            raise PlutoError("cohort %s: another run created the same idnumber at the same moment (ids %s) and %s, so "
+                             "it is not deleted: keep one of them (pluto_cohort with id), delete or rename the other, "
+                             "then run the task again" % (task.label, ids, reason), result={"changed": True})
         follow.warnings.append("cohort %s: another run created the same idnumber at the same moment (ids %s); the "
                                "lowest id wins, so this run deleted the one it made (id %d) and goes on with id %d"
                                % (task.label, ids, created_id, lowest))

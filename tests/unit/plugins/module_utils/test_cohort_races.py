@@ -18,7 +18,10 @@ import threading
 import pytest
 
 from ansible_collections.pluto.lms.plugins.module_utils._cohort import plan as cohort_plan
-from ansible_collections.pluto.lms.plugins.module_utils._runner import run_plan
+from ansible_collections.pluto.lms.plugins.module_utils._cohort import wait_for_others
+from ansible_collections.pluto.lms.plugins.module_utils._errors import PlutoError
+from ansible_collections.pluto.lms.plugins.module_utils._reader import SiteReader
+from ansible_collections.pluto.lms.plugins.module_utils._runner import client_from_params, run_plan
 from tests.simulator.process import start_simulator
 
 MANAGER = "6d2c3d4e5f60718293a4b5c6d7e8f90a"
@@ -94,8 +97,7 @@ def test_two_concurrent_runs_leave_one_cohort_and_agree_on_it(db, offset_ms):
             start.wait()
             if index:
                 threading.Event().wait(offset_ms / 1000.0)
-            results[index] = run_plan(cohort_plan, params(sim, idnumber="t-both", name="Both"), check_mode=False,
-                                       diff=False)
+            results[index] = run_plan(cohort_plan, params(sim, idnumber="t-both", name="Both"), False, False)
 
         threads = [threading.Thread(target=one_run, args=(index,)) for index in (0, 1)]
         for thread in threads:
@@ -106,6 +108,34 @@ def test_two_concurrent_runs_leave_one_cohort_and_agree_on_it(db, offset_ms):
         survivors = holders(sim, "t-both")
         assert len(survivors) == 1
         assert [r["cohort"]["id"] for r in results] == survivors * 2
-        assert all(r["changed"] is True for r in results)
+        # A run that started late enough finds the cohort and sends no create: it alone reports no change.
         creates = [entry for entry in sim.requests() if entry["wsfunction"] == CREATE]
-        assert len(creates) == 2
+        assert sorted(r["changed"] for r in results) == ([True, True] if len(creates) == 2 else [False, True])
+
+
+def test_the_run_that_made_the_lowest_id_names_a_duplicate_nobody_deletes(db):
+    """The other run may have read back before this run's cohort was visible: a twin that stays is named."""
+    with start_simulator(token=["%s:manager" % MANAGER], db=db) as sim:
+        sim.set_faults("concurrent_create", functions=[CREATE], count=1)
+        sim.call(CREATE, {"cohorts": [{"categorytype": {"type": "system", "value": ""}, "name": "Twin",
+                                       "idnumber": "t-twin"}]}, token=MANAGER)
+        lowest, higher = holders(sim, "t-twin")
+        client = client_from_params(params(sim), check_mode=False)
+        slept = []
+        try:
+            with pytest.raises(PlutoError) as failure:
+                wait_for_others(SiteReader(client), "t-twin", lowest, sleep=slept.append, jitter=lambda: 0.5)
+        finally:
+            client.close()
+        assert len(slept) == 3
+        assert "this run made the lowest id (%d), which wins, but cohort id %d is still there" % (lowest, higher) in str(
+            failure.value)
+        assert failure.value.result == {"changed": True}
+        # Once the twin is gone, the same wait returns the one cohort left.
+        sim.call("core_cohort_delete_cohorts", {"cohortids": [higher]}, token=MANAGER)
+        client = client_from_params(params(sim), check_mode=False)
+        try:
+            left = wait_for_others(SiteReader(client), "t-twin", lowest, sleep=slept.append, jitter=lambda: 0.5)
+        finally:
+            client.close()
+        assert [int(c["id"]) for c in left] == [lowest]
