@@ -517,7 +517,12 @@ def plan_cohort(task, site):
     (bad values, a missing category, duplicates, idnumbers a MySQL/MariaDB site takes as another
     cohort's) before any write: a caller planning many cohorts collects these errors.
     After applying, call plan.follow_up(outcome, reader): it reads back a create (and a write of
-    custom fields) and returns the plan that converges a concurrent create, or None.
+    custom fields) and returns the plan whose report is the cohort's result (with the writes that
+    converge a concurrent create: delete the higher twin this run made, update the winner), or None
+    when the plan's own report stands. A caller that merged many plans (merge_plans) applies the
+    merged plan once, calls follow_up of each part with that one outcome (owners keep the parts
+    apart), merges the plans returned, applies them, and reports each part from its follow-up plan.
+    The view is never changed by planning: one view serves every cohort of a run.
     """
     warnings = []
     errors = task.local_errors()
@@ -621,6 +626,10 @@ class CreateHooks(Hooks):
             return None
         holders = reader.cohorts_by_idnumber(self.task.idnumber)
         if not holders:
+            loose = CohortSite(reader.search_cohorts("", includes="all")).loose_matches(self.task.idnumber)
+            if loose:
+                error.message += ("; since this task read the site, %s appeared, which MySQL/MariaDB sites take as the "
+                                  "same idnumber" % ", ".join("cohort " + cohort_label(c) for c in loose))
             return None
         self.winner = min(holders, key=lambda c: int(c["id"]))
         return Recovery(applied=items, warnings=[
@@ -798,6 +807,9 @@ def read_back(plan, outcome, raws, cohort_id):
             cohort["theme"] = stored[0].get("theme")
             follow.warnings.append("the site dropped theme %r of the new cohort %s: cohort themes are disabled on the "
                                    "site (%s)" % (task.theme, task.label, THEMES_SETTING))
+    else:
+        follow.warnings.append("cohort %s: the site did not show the cohort when read back (id %d), so its stored values "
+                               "could not be checked" % (task.label, int(cohort_id)))
     follow.result["cohort"] = cohort
     return follow
 
