@@ -245,7 +245,11 @@ def read_cohort_site(reader, task):
             site.category_problem = categories.unavailable
         if task.state == "absent":
             if GET_COHORT_MEMBERS in reader.service_functions():
-                site.members.update(reader.members([raw["id"]]))
+                try:
+                    site.members.update(reader.members([raw["id"]]))
+                except PlutoError as error:
+                    # Only the diff's count depends on it: the delete itself does not.
+                    site.members_problem = "the site did not list them: %s" % (error.errorcode or error)
             else:
                 site.members_problem = "the token's web service lacks %s" % GET_COHORT_MEMBERS
     return site
