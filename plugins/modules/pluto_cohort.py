@@ -16,7 +16,15 @@ description:
   - Everything is checked before the first write, with one message naming every problem, where the site itself would
     only answer C(invalidparameter) or C(dmlwriteexception). It checks for a blank or too long name, a too long
     idnumber, an idnumber that another cohort holds (also on a rename, which the site does not check), and a category
-    that does not exist.
+    that does not exist. A blank O(idnumber) or O(category_idnumber) (a variable that rendered empty) fails before any
+    request.
+  - MySQL/MariaDB sites compare idnumbers ignoring case, accents and trailing spaces (C(Staff), C(staff ) and
+    C(staff) are one idnumber there; so are C(cafe) and C(café)). A create or a rename to an idnumber that such a site
+    takes as another cohort's is refused before any write, on every site and in check mode too, naming that cohort;
+    a cohort renamed on the site in case only is named, not planned as a new one.
+  - After a create the module reads the cohort back. When another run created the same idnumber at the same moment
+    (the site checks and inserts without a lock), the lowest id wins. The run that made a higher one, still empty,
+    deletes it and goes on with the lowest; otherwise the task fails naming both ids.
   - The requests it sends, and what they cost on a real site, are under C(Requests) in the notes.
 options:
   idnumber:
@@ -64,7 +72,8 @@ options:
     description:
       - Values of the site's cohort custom fields, by shortname. Only the given fields are managed.
       - Values are compared as the text the site stores (V(true) and V(false) as C(1) and C(0)).
-      - A shortname the site does not define for cohorts fails the task (checked on existing cohorts).
+      - A shortname the site does not define for cohorts is left out with a warning naming it (the site would drop
+        it silently); the module reports only the values the site stored, reading the cohort back after a write.
     type: dict
   category_idnumber:
     description:
@@ -97,9 +106,10 @@ attributes:
     support: full
 notes:
   - "B(Functions.) The token's web service needs C(core_webservice_get_site_info), C(core_cohort_search_cohorts),
-    C(core_cohort_get_cohorts) (with O(id)), and C(core_cohort_create_cohorts) and C(core_cohort_update_cohorts)
-    (O(state=present)) or C(core_cohort_delete_cohorts) (O(state=absent)); the module names every missing one before
-    any write. In check mode a missing write function is only a warning."
+    and C(core_cohort_create_cohorts) and C(core_cohort_update_cohorts) (O(state=present)) or
+    C(core_cohort_delete_cohorts) (O(state=absent)); the module names every missing one before any other request.
+    In check mode a missing write function is only a warning. C(core_cohort_get_cohort_members) is optional; with it,
+    a delete's diff counts the members that go with the cohort."
   - "B(Capabilities.) The token's user needs C(webservice/rest:use), C(moodle/cohort:view) in the cohort's context to
     read it (also in check mode), and C(moodle/cohort:manage) there to create, update or delete it (in both contexts
     to move it from one to the other). No right to view users is needed."
@@ -109,16 +119,13 @@ notes:
     located, so its context is reported as unknown.
   - The site never says which context a cohort is in; the module searches the system context, then the category the
     task names, then (only if still not found) every category.
-  - A MySQL or MariaDB site refuses to create a cohort whose idnumber equals another's ignoring case, accents or
-    trailing spaces (C(Staff) while C(staff) exists, C(cafe) while C(café) exists; any two emoji count as equal),
-    and answers only C(invalidparameter). A PostgreSQL site creates it. Give idnumbers that differ in more than that.
   - C(async) is not supported; a task with C(async) fails before anything is sent.
-  - "B(Requests.) Creating reads 2 (site info, the idnumber's search), 3 with a category (its lookup), then writes 1.
-    An existing cohort costs 3 reads in the system context (site info, the idnumber's search, a search of the
-    system context); naming a category adds its lookup (and a search of it unless the cohort is in the system
-    context); a rename adds a search of the new idnumber. A cohort in a category the task does not name is found by
-    listing the categories once and searching them until found. Then 1 write, or none when nothing changes.
-    A deletion reads 2 (more in diff mode, to show the context) and writes 1. Each of these requests costs a real
+  - "B(Requests.) Every task reads the site info and every cohort (one search). Creating adds the category's lookup when
+    one is named, writes 1 and reads the new cohort back (one search). An existing cohort adds a search of the system
+    context; naming a category adds its lookup (and a search of it unless the cohort is in the system context). A
+    cohort in a category the task does not name is found by listing the categories once and searching them until
+    found. Then 1 write, or none when nothing changes (a write of custom fields is read back). A deletion reads the
+    cohort's context and its members (for the diff), then writes 1. Each of these requests costs a real
     site about 7 to 40 ms (the cost model measured on Moodle 4.5 with PostgreSQL and with MariaDB, not the
     simulator)."
 seealso:
@@ -286,8 +293,8 @@ cohort:
     category_idnumber: null
 """
 
-from ansible_collections.pluto.lms.plugins.module_utils.cohort import cohort_logic as logic
-from ansible_collections.pluto.lms.plugins.module_utils._runner import run_logic_module
+from ansible_collections.pluto.lms.plugins.module_utils._cohort import plan
+from ansible_collections.pluto.lms.plugins.module_utils._runner import run_module
 
 MODULE_ARGS = dict(
     argument_spec=dict(
@@ -309,7 +316,7 @@ MODULE_ARGS = dict(
 
 
 def main():
-    run_logic_module(MODULE_ARGS, logic)
+    run_module(MODULE_ARGS, plan)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pluto_cohort against simulated sites: every path in check mode first (no write), applied, rerun; the checks
-# before any write; duplicates; read-only and incomplete tokens; themes; and a --check --diff audit whose output a
-# person can read. (The action plugin and the module process agree: pluto_parity.)
+# before any write; duplicates; read-only and incomplete tokens; themes, on a PostgreSQL and a MariaDB site; blank
+# references, custom fields, collation clashes and concurrent creates on both kinds; and a --check --diff audit whose
+# output a person can read. (The action plugin and the module process agree: pluto_parity.)
 set -eux
 source ../setup_pluto_simulator/simulator.sh
 MANAGER=0f1e2d3c4b5a69788796a5b4c3d2e1f0
@@ -9,13 +10,43 @@ VIEWER=1e2d3c4b5a69788796a5b4c3d2e1f00f
 NOCREATE=2d3c4b5a69788796a5b4c3d2e1f00f1e
 TOKENS=(--token "$MANAGER:manager" --token "$VIEWER:viewer" --token "$NOCREATE:manager:-core_cohort_create_cohorts")
 sim_start SITE_MAIN "${TOKENS[@]}" --seed-users 50 --seed-file "$PWD/seed.yml"
+sim_start SITE_MARIADB "${TOKENS[@]}" --seed-users 50 --seed-file "$PWD/seed.yml" --db mariadb
 sim_start SITE_THEMES "${TOKENS[@]}" --allow-cohort-themes
+sim_start SITE_THEMES_MARIADB "${TOKENS[@]}" --allow-cohort-themes --db mariadb
 sim_start SITE_AUDIT --token "$MANAGER:manager" --seed-file "$PWD/seed.yml"
+sim_start SITE_SAFETY_POSTGRES --token "$MANAGER:manager" --seed-users 5 --seed-file "$PWD/safety_seed.yml" --db postgres
+sim_start SITE_SAFETY_MARIADB --token "$MANAGER:manager" --seed-users 5 --seed-file "$PWD/safety_seed.yml" --db mariadb
+# Creates that take a second between their check and their insert, so that two runs started together overlap.
+sim_start SITE_RACE --token "$MANAGER:manager" --db mariadb --race-window-ms 1000
 OUT="$(mktemp -d "${TMPDIR:-/tmp}/pluto-cohort.XXXXXX")"
 trap 'rm -rf "$OUT"; sim_stop_all' EXIT
 VARS=(-e "manager_token=$MANAGER" -e "viewer_token=$VIEWER" -e "nocreate_token=$NOCREATE")
 
 ansible-playbook main.yml "${VARS[@]}" -e "main_url=$SITE_MAIN" -e "themes_url=$SITE_THEMES"
+# Every path again on a site whose database compares text as MySQL/MariaDB do.
+ansible-playbook main.yml "${VARS[@]}" -e "main_url=$SITE_MARIADB" -e "themes_url=$SITE_THEMES_MARIADB"
+
+# Blank references, undefined custom fields, collation clashes, concurrent creates and deletes: the same
+# playbook behaves the same on a PostgreSQL and a MariaDB site.
+ansible-playbook safety.yml -e "manager_token=$MANAGER" -e "pluto_url=$SITE_SAFETY_POSTGRES"
+ansible-playbook safety.yml -e "manager_token=$MANAGER" -e "pluto_url=$SITE_SAFETY_MARIADB"
+
+# Two runs started at the same moment create the same idnumber: one cohort is left, and both runs report it.
+ansible-playbook race.yml -e "manager_token=$MANAGER" -e "pluto_url=$SITE_RACE" -e "race_out=$OUT/race1" &
+RACE1=$!
+ansible-playbook race.yml -e "manager_token=$MANAGER" -e "pluto_url=$SITE_RACE" -e "race_out=$OUT/race2" &
+RACE2=$!
+wait "$RACE1"
+wait "$RACE2"
+"$SIM_PYTHON" - "$SITE_RACE" "$OUT/race1" "$OUT/race2" <<'PY'
+import json
+import sys
+import urllib.request
+state = json.load(urllib.request.urlopen(sys.argv[1] + "/_sim/state"))
+held = sorted(c["id"] for c in state["cohorts"] if c["idnumber"] == "race-both")
+reported = [int(open(path).read()) for path in sys.argv[2:]]
+assert len(held) == 1 and reported == held * 2, (held, reported)
+PY
 
 # An audit: the site as it is, then a --check --diff run of a playbook that would create, change and delete.
 AUDIT=(-e "pluto_url=$SITE_AUDIT" -e "manager_token=$MANAGER")
