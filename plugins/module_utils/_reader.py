@@ -79,17 +79,12 @@ class SiteReader(object):
     @property
     def check_mode(self):
         """True when the task runs in check mode: a planner may then plan what a run would find after
-        earlier tasks of the play (it never writes either way)."""
+        earlier tasks of the play, and only warn about a missing write function (it never writes either way)."""
         return bool(self.__client.check_mode)
 
     @property
     def max_input_vars(self):
         return self.__client.max_input_vars
-
-    @property
-    def check_mode(self):
-        """Whether this run is in check mode (a planner may then only warn about a missing write function)."""
-        return bool(self.__client.check_mode)
 
     @property
     def warnings(self):
