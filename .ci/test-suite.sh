@@ -2,7 +2,7 @@
 # The whole pluto.lms suite (what `make test` and CI run). The repository root is the collection root.
 #   bash .ci/test-suite.sh                     all stages of `make test`
 #   bash .ci/test-suite.sh units integration   only the named stages
-# Stages in `make test`: lint sanity units integration reliability galaxy docs changelog ee core-2.16
+# Stages in `make test`: lint sanity units integration reliability galaxy galaxy-import docs changelog ee core-2.16
 # Only when named: core-2.17 ... core-2.21 (`make test-matrix` names every core-X.Y of the Makefile's CORE_MATRIX).
 # core-X.Y runs units, integration and galaxy with ansible-core X.Y (in .venv-X.Y, made by make).
 set -uo pipefail
@@ -196,6 +196,27 @@ check_reliability() {
     python tests/reliability/report.py --check
 }
 
+# The import that Galaxy and Automation Hub run on an upload: galaxy-importer on the tarball, with every check it
+# has but its container-based ansible-test (.ci/galaxy-importer.cfg). Any ERROR or WARNING line fails the stage,
+# except the one kind the importer causes by itself: it runs flake8 on every file under plugins/filter/, the YAML
+# documentation of each filter included, and reports that YAML as a Python syntax error (E999).
+check_galaxy_import() {
+    local gi="$ROOT/.venv-galaxy-importer" out="$WORK/galaxy-importer.out" problems
+    make -s -C "$ROOT" venv-galaxy-importer
+    ansible-galaxy collection build --force --output-path "$WORK/galaxy-import" .
+    local rc=0
+    PATH="$gi/bin:$PATH" GALAXY_IMPORTER_CONFIG="$ROOT/.ci/galaxy-importer.cfg" \
+        "$gi/bin/python" -m galaxy_importer.main "$WORK"/galaxy-import/pluto-lms-*.tar.gz >"$out" 2>&1 || rc=$?
+    grep -v '^\s*$' "$out" | grep -Ev '^(Loading|Linting) ' || true
+    [ "$rc" -eq 0 ] || { echo "FAIL: galaxy-importer exited $rc"; return 1; }
+    grep -q '^Importer processing completed successfully' "$out" || { echo "FAIL: the import did not complete"; return 1; }
+    problems="$(grep -E '^(ERROR|WARNING)' "$out" | grep -Ev '^WARNING: plugins/filter/[^/: ]+\.ya?ml:[0-9]+:[0-9]+: E999 ' || true)"
+    [ -z "$problems" ] || { echo "FAIL: the import reported:"; echo "$problems"; return 1; }
+    echo "galaxy-importer $("$gi/bin/python" -c 'import importlib.metadata as m; print(m.version("galaxy-importer"))'):" \
+        "imported with no error and no warning from the collection" \
+        "($(grep -c '^WARNING: plugins/filter/.*E999 ' "$out" || true) flake8 E999 on filter YAML docs, the importer's own)"
+}
+
 # core_matrix X.Y: units, integration and galaxy with ansible-core X.Y in its own venv.
 core_matrix() {
     make -s -C "$ROOT" "venv-$1"
@@ -211,6 +232,7 @@ stage units       ansible-test units --python "$PYV" --requirements --color no
 stage integration ansible-test integration --python "$PYV" --color no --exclude ecosystem_galaxy
 stage reliability check_reliability
 stage galaxy      ansible-test integration --python "$PYV" --color no ecosystem_galaxy
+stage galaxy-import check_galaxy_import
 stage docs        check_docs
 stage changelog   check_changelog
 stage ee          check_ee
