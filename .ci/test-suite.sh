@@ -2,8 +2,8 @@
 # The whole pluto.lms suite (what `make test` and CI run). The repository root is the collection root.
 #   bash .ci/test-suite.sh                     all stages of `make test`
 #   bash .ci/test-suite.sh units integration   only the named stages
-# Stages in `make test`: lint users-lint sanity units integration reliability galaxy galaxy-import docs changelog ee
-# repo-tests core-2.16, and core-X.Y for the newest release this machine's Pythons run (core-2.21 with a Python 3.12).
+# Stages in `make test`: lint users-lint sanity units integration reliability galaxy galaxy-import docs docs-site
+# changelog ee repo-tests core-2.16, and core-X.Y for the newest release this machine's Pythons run (core-2.21 with a Python 3.12).
 # The other core-X.Y only when named (`make test-matrix` names every core-X.Y of the Makefile's CORE_MATRIX).
 # core-X.Y runs units, integration and galaxy with ansible-core X.Y (in .venv-X.Y, made by make).
 set -uo pipefail
@@ -230,6 +230,20 @@ units_installed() {
     mkdir -p "$COLL/tests/output/junit" && cp -r tests/output/junit/. "$COLL/tests/output/junit/"
 }
 
+# The documentation site built with antsibull-docs and Sphinx from the tarball (what `make docs` builds), and its
+# pages checked: each module page has its options, attributes, examples and return values; no markup left as text.
+check_docs_site() {
+    DOCS_OUT="$WORK/docs-site" bash .ci/docs.sh build
+    DOCS_OUT="$WORK/docs-site" bash .ci/docs.sh check
+}
+
+# The development tree's own tests, which the tarball does not ship (.ci/tests: the Makefile's targets, the matrix,
+# the CI workflow and its linters; benchmarks/tests: the benchmark report).
+check_repo() {
+    ecosystem_tools
+    python -m pytest -q -p no:cacheprovider .ci/tests benchmarks/tests
+}
+
 # core_in_make_test X.Y: is core-X.Y part of `make test`? The oldest claimed release is (its own line below), and
 # so is the newest one this machine's Pythons run (the Makefile's CORE_NEWEST) unless the main run is that release.
 core_in_make_test() {
@@ -260,9 +274,10 @@ stage reliability check_reliability
 stage galaxy      ansible-test integration --python "$PYV" --color no ecosystem_galaxy
 stage galaxy-import check_galaxy_import
 stage docs        check_docs
+stage docs-site   check_docs_site
 stage changelog   check_changelog
 stage ee          check_ee
-stage repo-tests  python -m pytest -q -p no:cacheprovider .ci/tests benchmarks/tests
+stage repo-tests  check_repo
 # `make test` runs the oldest ansible-core the collection claims and the newest this machine runs (see above).
 stage core-2.16   core_matrix 2.16
 run_stage core-2.17 "$(core_in_make_test 2.17)" core_matrix 2.17

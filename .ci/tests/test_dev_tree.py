@@ -124,3 +124,58 @@ def test_make_test_runs_the_oldest_and_the_newest_release_the_machine_can_run():
     needs_3_12 = re.search(r"^CORE_NEEDS_3_12 := (.*)$", MAKEFILE, re.M).group(1).split()
     assert without == [r for r in matrix if r not in needs_3_12][-1]
     assert newest in (with_3_12, without)
+
+
+WORKFLOW = os.path.join(ROOT, ".github", "workflows", "ci.yml")
+
+
+def lint_workflow(path):
+    """The schema of GitHub workflows (check-jsonschema's copy, no download) and zizmor offline; (exit, output)."""
+    outputs, worst = [], 0
+    for command in (["check-jsonschema", "--builtin-schema", "vendor.github-workflows", path],
+                    ["zizmor", "--offline", "--no-progress", "--config", os.path.join(ROOT, ".github", "zizmor.yml"), path]):
+        run = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+        outputs.append("$ %s\n%s" % (" ".join(command), run.stdout))
+        worst = worst or run.returncode
+    return worst, "\n".join(outputs)
+
+
+def test_the_ci_workflow_passes_the_workflow_linters():
+    code, output = lint_workflow(WORKFLOW)
+    assert code == 0, output
+
+
+def test_the_workflow_linters_catch_a_broken_workflow(tmp_path):
+    workflow = yaml.safe_load(read(".github", "workflows", "ci.yml"))
+    workflow["jobs"]["lint"]["runs-onn"] = workflow["jobs"]["lint"].pop("runs-on")
+    broken = tmp_path / "ci.yml"
+    broken.write_text(yaml.safe_dump(workflow))
+    code, output = lint_workflow(str(broken))
+    assert code != 0 and "runs-onn" in output, output
+    workflow = yaml.safe_load(read(".github", "workflows", "ci.yml"))
+    workflow["jobs"]["lint"]["steps"].append({"run": "echo ${{ github.event.pull_request.title }}"})
+    injected = tmp_path / "injected.yml"
+    injected.write_text(yaml.safe_dump(workflow))
+    code, output = lint_workflow(str(injected))
+    assert code != 0 and "template-injection" in output, output
+
+
+def test_the_ci_workflow_tests_every_claimed_release_and_runs_the_suite_stages():
+    workflow = yaml.load(read(".github", "workflows", "ci.yml"), Loader=yaml.BaseLoader)  # "on" stays a string
+    matrix = re.search(r"^CORE_MATRIX := (.*)$", MAKEFILE, re.M).group(1).split()
+    needs_3_12 = re.search(r"^CORE_NEEDS_3_12 := (.*)$", MAKEFILE, re.M).group(1).split()
+    jobs = workflow["jobs"]
+    assert jobs["sanity"]["strategy"]["matrix"]["ansible"] == matrix
+    for job in ("units", "integration"):
+        entries = jobs[job]["strategy"]["matrix"]["include"]
+        assert [e["ansible"] for e in entries] == matrix, job
+        for entry in entries:
+            if entry["ansible"] in needs_3_12:
+                assert Version(entry["python"]) >= Version("3.12"), (job, entry)
+    integration = " ".join(step.get("run", "") for step in jobs["integration"]["steps"])
+    assert "ansible-test integration" in integration and ".ci/requirements-${{ matrix.ansible }}.txt" in integration
+    for job, stages in (("lint", ["lint", "users-lint"]), ("galaxy-import", ["galaxy-import"]), ("docs", ["docs-site"])):
+        commands = " ".join(step.get("run", "") for step in jobs[job]["steps"])
+        for stage in stages:
+            assert "test-" + stage in commands.split() and stage in STAGES, (job, stage)
+    assert read(".ci", "run").strip().endswith("exec make test")
