@@ -33,6 +33,7 @@ DOCS = ["README.md"] + ["docs/" + n for n in sorted(os.listdir(os.path.join(ROOT
 STAGES = re.findall(r"^(?:run_)?stage +([a-z0-9.-]+) ", TEST_SUITE, re.M)
 # What each target must run (what the README says it does), as `make -n` shows it.
 RUNS = {
+    "help": r"echo .make test-<stage>  one stage of make test: lint .*core-2\.21",
     "test": r"bash \.ci/test-suite\.sh$",
     "test-matrix": r"bash \.ci/test-suite\.sh core-2\.16 .*core-2\.21",
     "demo": r"playbooks/demo/run-demo\.sh",
