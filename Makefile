@@ -73,7 +73,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .venv-[0-9]* .venv-galaxy-importer tests/output .ansible collections dist demo-output
+	rm -rf $(VENV) .venv-[0-9]* .venv-galaxy-importer tests/output .ansible collections dist build demo-output
 
 # docs/reliability.md from a fresh run of the reliability tests (tests/reliability, also a stage of make test).
 .PHONY: reliability-report
