@@ -4,8 +4,8 @@
 """What every pluto.lms module shares: connection options, and running one plan.
 
 A module's logic is plan(params, reader) -> Plan (see _plan.py). run_plan() is the one way a
-plan runs, for the module (a separate process, run_module) and for the action plugin of the
-same name (the controller): it builds the client and the reader, plans, checks once the
+plan runs, for the module (a separate process, run_module) and for the module's action plugin
+(the controller): it builds the client and the reader, plans, checks once the
 functions the plan needs (derived from its operations and the reads its planner used), then
 returns the plan's result in check mode, or applies it (_executor.apply) and returns what the
 plan reports of the outcome. It always returns a result dict and never raises.
@@ -33,8 +33,10 @@ from ansible_collections.pluto.lms.plugins.module_utils._functions import READ_F
 from ansible_collections.pluto.lms.plugins.module_utils._reader import DEFAULT_LOOKUP_CONCURRENCY, SiteReader
 
 CONNECTION_ARGUMENT_SPEC = dict(
-    url=dict(type="str", required=True, fallback=(env_fallback, ["PLUTO_URL"])),
-    token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["PLUTO_TOKEN"])),
+    # Required, but checked by client_from_params(): tools that validate a task alone (ansible-lint) see neither
+    # module_defaults nor the environment, and would report a correct task.
+    url=dict(type="str", fallback=(env_fallback, ["PLUTO_URL"])),
+    token=dict(type="str", no_log=True, fallback=(env_fallback, ["PLUTO_TOKEN"])),
     validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["PLUTO_VALIDATE_CERTS"])),
     ca_path=dict(type="path"),
     timeout=dict(type="int", default=30),
@@ -58,6 +60,9 @@ def given(params, name, default):
 
 
 def client_from_params(params, check_mode):
+    missing = sorted(name for name in ("url", "token") if params.get(name) is None)
+    if missing:
+        raise PlutoError("missing required arguments: %s" % ", ".join(missing))
     client = PlutoClient(params["url"], params["token"], validate_certs=params["validate_certs"],
                          ca_path=params.get("ca_path"), timeout=params["timeout"], retries=params["retries"],
                          check_mode=check_mode,
