@@ -21,7 +21,7 @@ import re
 import time
 
 from ansible_collections.pluto.lms.plugins.module_utils._collation import loose_key
-from ansible_collections.pluto.lms.plugins.module_utils.client import PlutoError
+from ansible_collections.pluto.lms.plugins.module_utils.client import PlutoError, chunk_by_fields
 from ansible_collections.pluto.lms.plugins.module_utils import cohort as _cohort
 from ansible_collections.pluto.lms.plugins.module_utils import cohort_member as _member
 from ansible_collections.pluto.lms.plugins.module_utils.readable_diff import render_scalar
@@ -120,7 +120,7 @@ class Options(object):
         self.state = params.get("state") or "merged"
         self.user_field = params.get("user_field") or "username"
         self.missing_users = params.get("missing_users") or "fail"
-        self.batch_size = params.get("batch_size") or MAX_BATCH_SIZE
+        self.batch_size = MAX_BATCH_SIZE if params.get("batch_size") is None else params["batch_size"]
         self.keep = list(params.get("keep") or [])
         self.delete_without_idnumber = bool(params.get("delete_cohorts_without_idnumber"))
         self.gather_members = bool(params.get("gather_members"))
@@ -578,42 +578,75 @@ def apply_creates(client, site, creates, warnings):
     and the task goes on with the winner), custom fields and themes the site dropped, and after a
     failure, which creates were applied.
     """
-    try:
-        client.create_cohorts([p.create_item for p in creates])
-    except PlutoError as error:
-        site.load()
-        for plan in creates:
-            holders = site.holders(plan.idnumber)
-            if holders:
-                plan.applied = True
-                plan.id = min(int(c["id"]) for c in holders)
-        if error.errorcode == "invalidparameter" and all(p.applied for p in creates):
-            # Another run created them all first: the site refused ours. Go on with theirs.
-            warnings.append("another run created %s at the same moment; this task went on with those cohorts"
-                            % ", ".join(p.label for p in creates))
-            for plan in creates:
-                plan.applied = False
-                plan.action = UNCHANGED
-            return
-        raise
+    pending = list(creates)
+    for chunk in chunk_by_fields([p.create_item for p in creates], client.max_fields):
+        batch, pending = pending[:len(chunk)], pending[len(chunk):]
+        create_batch(client, site, batch, warnings)
+    creates = [p for p in creates if p.action == CREATED]
+    if not creates:
+        return
     site.load()
     losers = []
     for plan in creates:
         holders = sorted(site.holders(plan.idnumber), key=lambda c: int(c["id"]))
-        mine = [c for c in holders if c.get("name") == plan.name]
-        if not holders:
-            raise PlutoError("cohort %r was created but is not on the site when read back (deleted at the same moment?); "
-                             "run the task again" % plan.idnumber)
-        plan.applied = True
-        plan.id = int((mine or holders)[-1]["id"]) if len(holders) > 1 else int(holders[0]["id"])
-        if len(holders) > 1:
-            winner = int(holders[0]["id"])
-            if plan.id != winner:
-                losers.append((plan, plan.id, winner))
-        stored = holders[0] if len(holders) == 1 else site.by_id[plan.id]
-        check_stored(plan, stored, warnings)
+        if plan.id not in site.by_id:
+            raise PlutoError("cohort %r was created (id %s) but is not on the site when read back (deleted at the same "
+                             "moment?); run the task again" % (plan.idnumber, plan.id))
+        if len(holders) > 1 and int(holders[0]["id"]) != plan.id:
+            losers.append((plan, plan.id, int(holders[0]["id"])))
+        check_stored(plan, site.by_id[plan.id], warnings)
     if losers:
         resolve_create_race(client, losers, warnings)
+
+
+def create_batch(client, site, batch, warnings):
+    """One create request (all or nothing). Refused because another run created one of its idnumbers
+    first (invalidparameter): the task goes on with those cohorts and sends the others once more."""
+    try:
+        record_created(batch, client.create_cohorts([p.create_item for p in batch]))
+        return
+    except PlutoError as error:
+        if error.errorcode != "invalidparameter":
+            if error.transport or error.errorcode is None:
+                site.load()
+                for plan in batch:
+                    plan.applied = bool(site.holders(plan.idnumber))
+            raise
+        site.load()
+        taken = [p for p in batch if site.holders(p.idnumber)]
+        if not taken:
+            raise
+    for plan in taken:
+        adopt(client, site, plan, warnings)
+    rest = [p for p in batch if p not in taken]
+    if rest:
+        record_created(rest, client.create_cohorts([p.create_item for p in rest]))
+
+
+def record_created(plans, answer):
+    ids = dict((c.get("idnumber"), int(c["id"])) for c in answer or [])
+    for plan in plans:
+        plan.applied = True
+        plan.id = ids.get(plan.idnumber)
+
+
+def adopt(client, site, plan, warnings):
+    """Another run created the cohort after this task read the site: plan it again as an existing cohort
+    (and update it now if its fields differ)."""
+    holders = sorted(site.holders(plan.idnumber), key=lambda c: int(c["id"]))
+    plan.raw, plan.id, plan.action, plan.create_item = holders[0], int(holders[0]["id"]), UNCHANGED, None
+    plan.before_lines, plan.after_lines = [], []
+    warnings.append("another run created cohort %r at the same moment (id %d); this task went on with that cohort"
+                    % (plan.idnumber, plan.id))
+    errors = []
+    if needs_context(site, plan.want, plan.raw, warnings):
+        site.locate([plan.id])
+    plan_fields(site, plan.want, plan, errors, warnings)
+    if errors:
+        raise PlutoError("; ".join(errors))
+    if plan.action == UPDATED:
+        client.update_cohorts([plan.update_item])
+        plan.applied = True
 
 
 def check_stored(plan, stored, warnings):
