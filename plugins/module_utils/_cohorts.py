@@ -361,9 +361,9 @@ def plan_fields(site, want, plan, errors, warnings):
     planned_ctx = _cohort.planned_context(task, current, wanted_ctx, warnings)
     planned = _cohort.planned_view(task, current, planned_ctx, manage_theme)
     changes = field_changes(task, current, planned, manage_theme)
-    if wanted_ctx is not None and _cohort.describe_context(current) != _cohort.describe_context(planned):
-        changes["context"] = {"old": _cohort.describe_context(current), "new": _cohort.describe_context(planned)}
-        for key in ("category_id", "category_idnumber"):
+    if wanted_ctx is not None:
+        # The fields pluto_cohort returns for the context: its kind (system or category) and the category.
+        for key in _cohort.CONTEXT_KEYS:
             if current[key] != planned[key]:
                 changes[key] = {"old": current[key], "new": planned[key]}
     if not changes:
