@@ -333,7 +333,7 @@ def plan_fields(site, want, plan, errors, warnings):
     wanted_ctx = wanted_context_of(site, want, errors, warnings)
     if raw is None:
         if task.name is None:
-            errors.append("cohort %r does not exist and has no name to create it with" % want.idnumber)
+            errors.append("cohort %r does not exist on the site, and the task gives no name to create it with" % want.idnumber)
             return
         known = site.custom_field_names()
         if task.custom_fields and known is not None:

@@ -272,7 +272,7 @@ def test_site_problems_are_named_together_before_any_write(site):
                                 {"idnumber": "legacy", "custom_fields": {"nosuch": 1}}])
     text = str(error)
     assert "cohort 'STAFF' does not exist, but the site holds 'staff' (id" in text
-    assert "cohort 'new' does not exist and has no name" in text
+    assert "cohort 'new' does not exist on the site, and the task gives no name" in text
     assert "custom field nosuch not defined" in text
     assert [r for r in site.requests() if r["write"]] == []
 
