@@ -97,7 +97,7 @@ def parse_args(argv):
 
 def lookup_chunk(collection):
     """The client's users-per-lookup chunk (the rerun target depends on it)."""
-    with open(os.path.join(collection, "plugins", "module_utils", "client.py")) as handle:
+    with open(os.path.join(collection, "plugins", "module_utils", "_functions.py")) as handle:
         found = re.search(r"^USER_LOOKUP_CHUNK\s*=\s*(\d+)", handle.read(), re.M)
     return int(found.group(1)) if found else 1000
 

@@ -46,8 +46,26 @@ options:
         with exponential backoff.
       - Reads are always retried; writes only where a second delivery cannot apply twice
         (see the collection README).
+      - A request is sent at most O(retries) + 1 times, whatever the fault. A create or delete whose answer was lost
+        is read back first and sent again only when the site shows it was not applied; those resends count too.
     type: int
     default: 3
+  max_input_vars:
+    description:
+      - The site's PHP C(max_input_vars) setting, for a site that sets it below PHP's default of 5000.
+      - Every request, user lookups included, is sized to stay under both this and 2003 form fields
+        (the 3 fields every request carries included), so that PHP never drops the end of a request.
+      - The default keeps every request at 2003 fields at most; a lower value means more, smaller requests.
+      - If not set, the value of the E(PLUTO_MAX_INPUT_VARS) environment variable is used.
+    type: int
+    default: 5000
+  lookup_concurrency:
+    description:
+      - How many user lookup requests are sent at the same time when a task looks up more users than one request holds.
+      - V(1) sends them one after the other. Either way the same requests are sent.
+      - Writes are never sent concurrently.
+    type: int
+    default: 4
 notes:
   - The logic of this module runs on the Ansible controller (in an action plugin of the same name),
     whichever host the task targets; the site is reached from the controller.

@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, pluto.lms maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Logic of pluto_cohort (one cohort, present or absent) and pluto_cohort_info (read cohorts).
+"""Logic of pluto_cohort (one cohort, present or absent).
 
-Both plan from reads only; pluto_cohort then applies its plan unless in check mode, so check
-mode and a real run report the same `changed` and diff.
+It plans from reads only, then applies its plan unless in check mode, so check mode and a
+real run report the same `changed` and diff.
 
 The web service never says which context a cohort lives in: the only way to learn it is to
 search one context with includes=self. Contexts are placed with as few searches as possible
@@ -14,14 +14,23 @@ search one context with includes=self. Contexts are placed with as few searches 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import fnmatch
-
-from ansible_collections.pluto.lms.plugins.module_utils.client import (
-    DESCRIPTION_FORMAT_NAMES,
+from ansible_collections.pluto.lms.plugins.module_utils._client import (
     DESCRIPTION_FORMATS,
     PlutoError,
 )
-from ansible_collections.pluto.lms.plugins.module_utils.readable_diff import text_diff
+from ansible_collections.pluto.lms.plugins.module_utils._model import (
+    SYSTEM,
+    Categories,
+    ContextLocator,
+    category_context,
+    cohort_view,
+    context_from_category,
+    describe_context,
+    duplicates_text,
+    field_text,
+    system_context,
+)
+from ansible_collections.pluto.lms.plugins.module_utils._readable_diff import text_diff
 
 GET_COHORTS = "core_cohort_get_cohorts"
 SEARCH_COHORTS = "core_cohort_search_cohorts"
@@ -36,179 +45,8 @@ GET_CATEGORIES = "core_course_get_categories"
 NAME_MAX_LENGTH = 254
 IDNUMBER_MAX_LENGTH = 100
 
-SYSTEM = "system"
-CATEGORY = "category"
 
 THEMES_SETTING = "Site administration > Appearance > Advanced theme settings > Allow cohort themes"
-
-
-# ---- shapes ------------------------------------------------------------------------------
-
-def system_context():
-    return {"context": SYSTEM, "category_id": 0, "category_idnumber": None}
-
-
-def category_context(category_id=None, category_idnumber=None):
-    """A category context; category_id None when the site would not tell which category."""
-    return {"context": CATEGORY, "category_id": category_id, "category_idnumber": category_idnumber}
-
-
-def context_from_category(category):
-    return category_context(int(category["id"]), category.get("idnumber") or None)
-
-
-def describe_context(context):
-    """The context as one short phrase, for diffs and messages."""
-    if context["context"] == SYSTEM:
-        return SYSTEM
-    if context["category_id"] is None and context["category_idnumber"] is None:
-        return "category (unknown)"
-    if context["category_id"] is None:
-        return "category %s" % context["category_idnumber"]
-    if context["category_idnumber"]:
-        return "category %s (id %d)" % (context["category_idnumber"], context["category_id"])
-    return "category id %d" % context["category_id"]
-
-
-def format_name(value):
-    """descriptionformat as its name ('html'); an unknown number stays a number."""
-    if value is None:
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return DESCRIPTION_FORMAT_NAMES.get(number, number)
-
-
-def field_text(value):
-    """A custom field value as the site stores it: a string ('1'/'0' for booleans)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return str(value)
-
-
-def stored_custom_fields(raw):
-    """{shortname: stored value as text} from the site's customfields list."""
-    fields = {}
-    for field in raw.get("customfields") or []:
-        value = field.get("valueraw", field.get("value"))
-        fields[str(field.get("shortname"))] = field_text(value)
-    return fields
-
-
-def cohort_view(raw, context=None):
-    """The `cohort` return value for a cohort as the site answered it (raw description)."""
-    view = {
-        "id": int(raw["id"]) if raw.get("id") is not None else None,
-        "idnumber": raw.get("idnumber"),
-        "name": raw.get("name"),
-        "description": raw.get("description") or "",
-        "description_format": format_name(raw.get("descriptionformat")),
-        "visible": bool(raw.get("visible", True)),
-        "theme": raw.get("theme"),
-        "custom_fields": stored_custom_fields(raw),
-    }
-    view.update(context or category_context())
-    return view
-
-
-# ---- reads shared by both modules -----------------------------------------------------------
-
-def service_functions(client):
-    return set(f.get("name") for f in client.site_info().get("functions") or [])
-
-
-class Categories(object):
-    """The site's course categories, read lazily and each way at most once.
-
-    core_course_get_categories is optional: without it (or when the token may not search
-    categories by idnumber) a category cannot be checked, and the site's own create/update
-    check is trusted instead; `unavailable` then says why, for a warning.
-    """
-
-    def __init__(self, client):
-        self.client = client
-        self.listable = GET_CATEGORIES in service_functions(client)
-        self.unavailable = None if self.listable else "the token's web service lacks %s" % GET_CATEGORIES
-        self._all = None
-
-    def all(self):
-        """Every category the token may see; None when they cannot be listed."""
-        if self.listable and self._all is None:
-            self._all = self.client.get_categories()
-        return self._all
-
-    def find(self, key, value):
-        """The category whose key ('id' or 'idnumber') is value, or None.
-
-        Raises LookupError (saying why) when the site cannot be asked.
-        """
-        if not self.listable:
-            raise LookupError(self.unavailable)
-        if self._all is not None:
-            found = [c for c in self._all if str(c.get(key)) == str(value)]
-        else:
-            try:
-                found = self.client.get_categories(key, value)
-            except PlutoError as error:
-                if error.errorcode != "criteriaerror":
-                    raise
-                # Searching by idnumber needs category-management rights; without them the
-                # plain list does not show idnumbers either.
-                self.unavailable = "the token's user may not search categories by %s (criteriaerror)" % key
-                raise LookupError(self.unavailable)
-        return found[0] if found else None
-
-
-class ContextLocator(object):
-    """Finds which context each cohort lives in, with as few searches as possible.
-
-    One search of the system context first, then the categories the caller expects, then
-    (only while cohorts remain unplaced) every category in turn. query narrows each search:
-    it must be a text every wanted cohort matches (its idnumber, or the caller's own query).
-    """
-
-    def __init__(self, client, categories):
-        self.client = client
-        self.categories = categories
-
-    def locate(self, cohort_ids, query="", expected=()):
-        """{cohort id: context} for every id; one found nowhere gets a category context without id.
-
-        expected: category contexts to search right after the system context.
-        """
-        remaining = set(int(i) for i in cohort_ids)
-        placed = {}
-        searched = set()
-
-        def search(context):
-            if not remaining or context["category_id"] in searched:
-                return
-            searched.add(context["category_id"])
-            category_id = None if context["context"] == SYSTEM else context["category_id"]
-            for cohort in self.client.search_cohorts(query, category_id=category_id, includes="self"):
-                if int(cohort["id"]) in remaining:
-                    remaining.discard(int(cohort["id"]))
-                    placed[int(cohort["id"])] = context
-
-        search(system_context())
-        for context in expected:
-            if context["category_id"]:
-                search(context)
-        if remaining:
-            for category in sorted(self.categories.all() or [], key=lambda c: int(c["id"])):
-                search(context_from_category(category))
-        for cohort_id in remaining:
-            placed[cohort_id] = category_context()
-        return placed
-
-
-def duplicates_text(idnumber, cohorts):
-    return "the site holds %d cohorts with idnumber %r (ids %s)" % (
-        len(cohorts), idnumber, ", ".join(str(i) for i in sorted(int(c["id"]) for c in cohorts)))
 
 
 def wrap_error(prefix, error):
@@ -279,7 +117,7 @@ def check_functions(client, task, check_mode, warnings):
         client.require_functions(reads + writes)
         return
     client.require_functions(reads)
-    missing = sorted(set(writes) - service_functions(client))
+    missing = sorted(set(writes) - client.service_functions())
     if missing:
         warnings.append("the token's web service lacks %s: a run without check mode would fail" % ", ".join(missing))
 
@@ -488,7 +326,7 @@ def cohort_logic(params, client, check_mode=False, diff=False):
     if task.state == "absent":
         return absent_logic(client, task, raw, check_mode, diff, warnings)
 
-    categories = Categories(client)
+    categories = Categories(client.reader())
     wanted = wanted_context(task, categories, errors, warnings)
     current = None
     if raw is None and task.cohort_id is not None:
@@ -496,7 +334,7 @@ def cohort_logic(params, client, check_mode=False, diff=False):
     elif raw is None and task.name is None:
         errors.append("name is required to create the cohort")
     elif raw is not None:
-        located = ContextLocator(client, categories).locate([raw["id"]], raw.get("idnumber") or "", [wanted] if wanted else [])
+        located = ContextLocator(client.reader(), categories).locate([raw["id"]], raw.get("idnumber") or "", [wanted] if wanted else [])
         current = cohort_view(raw, located[int(raw["id"])])
         errors.extend(site_errors(client, task, current))
     if errors:
@@ -551,7 +389,7 @@ def absent_logic(client, task, raw, check_mode, diff, warnings):
     if raw is None:
         return result
     if diff:
-        located = ContextLocator(client, Categories(client)).locate([raw["id"]], raw.get("idnumber") or "")
+        located = ContextLocator(client.reader(), Categories(client.reader())).locate([raw["id"]], raw.get("idnumber") or "")
         current = cohort_view(raw, located[int(raw["id"])])
         fields = [(k, current[k]) for k in ("idnumber", "name", "description", "visible") if current[k] != ""]
         fields.append(("context", describe_context(current)))
@@ -565,87 +403,3 @@ def absent_logic(client, task, raw, check_mode, diff, warnings):
                 raise wrap_error("could not delete cohort %s" % task.label, error)
             warnings.append("cohort %s was deleted by someone else while this task ran" % task.label)
     return result
-
-
-# ---- pluto_cohort_info ---------------------------------------------------------------------
-
-def info_scope(params, categories):
-    """The category context the task filters on, or None."""
-    key, value = (("id", params["category_id"]) if params.get("category_id") is not None
-                  else ("idnumber", params.get("category_idnumber")))
-    if value is None:
-        return None
-    if key == "id" and value == 0:
-        return system_context()
-    try:
-        category = categories.find(key, value)
-    except LookupError as reason:
-        if key == "id":
-            return category_context(int(value))
-        raise PlutoError("cannot filter by category_idnumber %r: %s; filter by category_id instead" % (value, reason))
-    if category is None:
-        raise PlutoError("there is no course category with %s %r" % (key, value))
-    return context_from_category(category)
-
-
-def matches_filters(cohort, params):
-    if params.get("id") and int(cohort["id"]) not in set(params["id"]):
-        return False
-    if params.get("idnumber") and cohort.get("idnumber") not in set(params["idnumber"]):
-        return False
-    if params.get("name") and not fnmatch.fnmatchcase(cohort.get("name") or "", params["name"]):
-        return False
-    if params.get("visible") is not None and bool(cohort.get("visible")) != params["visible"]:
-        return False
-    return True
-
-
-def add_members(client, views, warnings):
-    """member_count and members (usernames, sorted) for every view: one read of the members and one
-    lookup of their users, per 1,000 ids."""
-    members = client.get_cohort_members([v["id"] for v in views]) if views else {}
-    user_ids = sorted(set().union(*members.values())) if members else []
-    usernames = dict((int(u["id"]), u["username"]) for u in client.get_users_by_field("id", user_ids)) if user_ids else {}
-    unresolved = set(user_ids) - set(usernames)
-    if unresolved:
-        warnings.append("%d of %d members could not be named: the site does not show those users to the token's user "
-                        "(it needs the right to view users); member_count counts them, members leaves them out"
-                        % (len(unresolved), len(user_ids)))
-    for view in views:
-        ids = members.get(view["id"], set())
-        view["member_count"] = len(ids)
-        view["members"] = sorted(usernames[u] for u in ids if u in usernames)
-
-
-def cohort_info_logic(params, client, check_mode=False, diff=False):
-    """pluto_cohort_info: read the cohorts the filters select; never writes."""
-    query = params.get("query") or ""
-    by_category = params.get("category_id") is not None or params.get("category_idnumber") is not None
-    reads = [SEARCH_COHORTS]
-    if not by_category and not query:
-        reads.append(GET_COHORTS)
-    if params.get("include_members"):
-        reads.extend([GET_COHORT_MEMBERS, GET_USERS_BY_FIELD])
-    client.require_functions(reads)
-    warnings = []
-    categories = Categories(client)
-    scope = info_scope(params, categories)
-    if scope is not None:
-        found = client.search_cohorts(query, category_id=scope["category_id"] or None, includes="self")
-    elif query:
-        found = client.search_cohorts(query, includes="all")
-    else:
-        found = client.get_cohorts(params.get("id") or None)
-    found = [c for c in found if matches_filters(c, params)]
-    if scope is not None:
-        contexts = dict((int(c["id"]), scope) for c in found)
-    else:
-        contexts = ContextLocator(client, categories).locate([c["id"] for c in found], query)
-        unplaced = sorted(i for i, context in contexts.items() if context["category_id"] is None)
-        if unplaced:
-            warnings.append("the category of %d cohort(s) is not known (%s), so category_id and category_idnumber are "
-                            "null for them" % (len(unplaced), categories.unavailable or "not found in any category"))
-    views = sorted((cohort_view(c, contexts[int(c["id"])]) for c in found), key=lambda v: (v["idnumber"] or "", v["id"]))
-    if params.get("include_members"):
-        add_members(client, views, warnings)
-    return {"changed": False, "cohorts": views, "warnings": warnings}

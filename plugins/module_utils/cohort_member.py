@@ -15,7 +15,13 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.pluto.lms.plugins.module_utils.client import PlutoError
+from ansible_collections.pluto.lms.plugins.module_utils._client import PlutoError
+from ansible_collections.pluto.lms.plugins.module_utils._users import (
+    names_by_id as _names_by_id,
+    normalize_users,
+    resolve_users as _resolve_users,
+    sort_names,
+)
 
 # An add item is 4 form fields, a remove item 2: 500 members keep a request at 2,003 fields,
 # far below PHP's max_input_vars (5,000, the least a Moodle 4.x site accepts).
@@ -23,7 +29,6 @@ MAX_BATCH_SIZE = 500
 # Names shown in the diff for each direction, and in a failure message, before "... and N more".
 NAMES_SHOWN = 100
 
-EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+$")
 VANISHED_USER = re.compile(r"\buser id=(\d+) not exists")
 VANISHED_COHORT = re.compile(r"\bcohort id=(\d+) not exists")
 VIEW_USERS_HINT = ("if they do exist, the token's user lacks the right to view users (for example "
@@ -51,7 +56,7 @@ def logic(params, client, check_mode, diff):
     cohort = find_cohort(client, params.get("cohort"), params.get("cohort_id"))
     cohort_id = int(cohort["id"])
     members = client.get_cohort_members([cohort_id]).get(cohort_id, set())
-    listed, missing = resolve_users(client, user_field, keys)
+    listed, missing = resolve_users(client.reader(), user_field, keys)
     warnings = check_missing(missing, keys, listed, user_field, params["missing_users"])
     if state == "exact" and keys and not listed and members:
         raise PlutoError("none of the %d listed users was found on the site by %s, and state exact would remove "
@@ -67,7 +72,7 @@ def logic(params, client, check_mode, diff):
         to_add, to_remove = set(), listed_ids & members
     else:
         to_add, to_remove = listed_ids - members, members - listed_ids
-    names.update(names_by_id(client, user_field, to_remove - set(names)))
+    names.update(_names_by_id(client.reader(), user_field, to_remove - set(names)))
 
     outcome = Outcome(cohort, user_field, names, len(members), missing, warnings)
     if check_mode:
@@ -117,41 +122,6 @@ class Outcome(object):
         return result
 
 
-def normalize_users(values, user_field):
-    """The distinct lookup keys of the listed users, or PlutoError naming every bad value.
-
-    usernames: stripped and lowercased (the site stores them lowercase and rejects capitals in a
-    lookup); emails: stripped, kept as given (see resolve_users); idnumbers: verbatim; ids:
-    positive integers.
-    """
-    keys, bad = [], []
-    for value in values or []:
-        text = "" if value is None else str(value)
-        if user_field == "idnumber":
-            key = text
-        elif user_field == "username":
-            key = text.strip().lower()
-        else:
-            key = text.strip()
-        if user_field == "id":
-            if not key.isdigit() or int(key) < 1:
-                bad.append(text)
-                continue
-            key = int(key)
-        elif user_field == "email" and not EMAIL_SHAPE.match(key):
-            bad.append(text)
-            continue
-        elif key == "":
-            bad.append(text)
-            continue
-        keys.append(key)
-    if bad:
-        what = {"id": "a positive integer user id", "email": "an email address"}.get(user_field, "a non-empty " + user_field)
-        raise PlutoError("users holds %d value(s) that are not %s: %s; nothing was sent to the site"
-                         % (len(bad), what, ", ".join(repr(b) for b in bad)))
-    return sort_names(set(keys))
-
-
 def find_cohort(client, idnumber, cohort_id):
     cohort = client.find_cohort(idnumber=idnumber, cohort_id=cohort_id)
     if cohort is None:
@@ -160,66 +130,13 @@ def find_cohort(client, idnumber, cohort_id):
     return cohort
 
 
-def resolve_users(client, user_field, keys):
-    """({key: user id}, [keys not found]) from bulk lookups; PlutoError if a key names several users.
-
-    Emails are matched as the site stores them (case-sensitively); the emails not found as given
-    that hold capitals are looked up once more in lowercase, all of them in one more bulk pass.
-    """
-    found = match_users(lookup(client, user_field, keys), user_field, keys)
-    if user_field == "email":
-        retry = {}
-        for key in keys:
-            if key not in found and key.lower() != key:
-                retry.setdefault(key.lower(), []).append(key)
-        if retry:
-            lowered = sorted(retry)
-            for lower, ids in match_users(lookup(client, "email", lowered), "email", lowered).items():
-                for key in retry[lower]:
-                    found[key] = ids
-    ambiguous = ["%s (user ids %s)" % (key, ", ".join(str(i) for i in ids)) for key, ids in sorted(found.items()) if len(ids) > 1]
-    if ambiguous:
-        raise PlutoError("%d listed %s value(s) match more than one site user, so the member cannot be chosen: %s; "
-                         "list those users by username or id instead; nothing was changed"
-                         % (len(ambiguous), user_field, "; ".join(ambiguous)))
-    listed = dict((key, ids[0]) for key, ids in found.items())
-    return listed, [key for key in keys if key not in listed]
-
-
-def lookup(client, user_field, values):
-    if not values:
-        return []
-    try:
-        return client.get_users_by_field(user_field, values)
-    except PlutoError as error:
-        if error.errorcode == "invalidparameter":
-            error.message += ("; the site refused one of the listed %s values in a lookup (a value it would clean to "
-                              "something else, such as a character a %s cannot hold)" % (user_field, user_field))
-        raise
-
-
-def match_users(users, user_field, keys):
-    """{key: sorted user ids whose field equals it exactly} for the keys among the answer."""
-    wanted = set(keys)
-    found = {}
-    for user in users:
-        value = user.get(user_field)
-        if user_field == "id":
-            value = int(value)
-        if value in wanted:
-            found.setdefault(value, set()).add(int(user["id"]))
-    return dict((key, sorted(ids)) for key, ids in found.items())
-
-
-def names_by_id(client, user_field, user_ids):
-    """{user id: its user_field value} for members about to be removed that the task did not list."""
-    if user_field == "id" or not user_ids:
-        return {}
-    names = {}
-    for user in lookup(client, "id", sorted(user_ids)):
-        if user.get(user_field):
-            names[int(user["id"])] = user[user_field]
-    return names
+def resolve_users(reader, user_field, keys):
+    """({key: user id}, [keys not found]); PlutoError if a key names several users."""
+    resolution = _resolve_users(reader, user_field, keys)
+    error = resolution.ambiguity_error()
+    if error is not None:
+        raise error
+    return resolution.ids, resolution.missing
 
 
 def check_missing(missing, keys, listed, user_field, policy):
@@ -368,8 +285,3 @@ def shown(names, where):
     if len(names) > NAMES_SHOWN:
         text += " ... and %d more (all in %s)" % (len(names) - NAMES_SHOWN, where)
     return text
-
-
-def sort_names(names):
-    """Distinct names sorted; ids numerically, before any text."""
-    return sorted(set(names), key=lambda n: (0, n, "") if isinstance(n, int) else (1, 0, str(n)))

@@ -259,7 +259,7 @@ cohort:
 """
 
 from ansible_collections.pluto.lms.plugins.module_utils.cohort import cohort_logic as logic
-from ansible_collections.pluto.lms.plugins.module_utils.runner import run_module
+from ansible_collections.pluto.lms.plugins.module_utils._runner import run_logic_module
 
 MODULE_ARGS = dict(
     argument_spec=dict(
@@ -281,7 +281,7 @@ MODULE_ARGS = dict(
 
 
 def main():
-    run_module(MODULE_ARGS, logic)
+    run_logic_module(MODULE_ARGS, logic)
 
 
 if __name__ == "__main__":

@@ -176,8 +176,8 @@ cohorts:
       sample: [asmith, jdoe]
 """
 
-from ansible_collections.pluto.lms.plugins.module_utils.cohort import cohort_info_logic as logic
-from ansible_collections.pluto.lms.plugins.module_utils.runner import run_module
+from ansible_collections.pluto.lms.plugins.module_utils._cohort_info import plan
+from ansible_collections.pluto.lms.plugins.module_utils._runner import run_module
 
 MODULE_ARGS = dict(
     argument_spec=dict(
@@ -195,7 +195,7 @@ MODULE_ARGS = dict(
 
 
 def main():
-    run_module(MODULE_ARGS, logic)
+    run_module(MODULE_ARGS, plan)
 
 
 if __name__ == "__main__":

@@ -202,7 +202,7 @@ member_count:
 """
 
 from ansible_collections.pluto.lms.plugins.module_utils.cohort_member import logic
-from ansible_collections.pluto.lms.plugins.module_utils.runner import run_module
+from ansible_collections.pluto.lms.plugins.module_utils._runner import run_logic_module
 
 MODULE_ARGS = dict(
     argument_spec=dict(
@@ -220,7 +220,7 @@ MODULE_ARGS = dict(
 
 
 def main():
-    run_module(MODULE_ARGS, logic)
+    run_logic_module(MODULE_ARGS, logic)
 
 
 if __name__ == "__main__":

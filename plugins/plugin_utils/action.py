@@ -19,18 +19,20 @@ from ansible.module_utils.basic import missing_required_lib, remove_values
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.pluto.lms.plugins.module_utils.client import HAS_REQUESTS
-from ansible_collections.pluto.lms.plugins.module_utils.runner import full_argument_spec, run_logic
+from ansible_collections.pluto.lms.plugins.module_utils._client import HAS_REQUESTS
+from ansible_collections.pluto.lms.plugins.module_utils._runner import full_argument_spec, run_logic, run_plan
 
 
 class PlutoActionBase(ActionBase):
-    """Subclasses set MODULE_ARGS (the module's AnsibleModule keyword arguments) and LOGIC."""
+    """Subclasses set MODULE_ARGS (the module's AnsibleModule keyword arguments) and PLAN (or LOGIC, for a
+    module not yet written as a plan)."""
 
     TRANSFERS_FILES = False
     _supports_check_mode = True
     _supports_async = False
 
     MODULE_ARGS = None
+    PLAN = None
     LOGIC = None
 
     def run(self, tmp=None, task_vars=None):
@@ -39,8 +41,8 @@ class PlutoActionBase(ActionBase):
             # Troubleshooting switch (and how the tests prove both paths agree): run the module itself.
             result.update(self._execute_module(module_name=self._task.action, module_args=self._task.args, task_vars=task_vars))
             return result
-        if self.MODULE_ARGS is None or self.LOGIC is None:
-            raise AnsibleError("%s does not name its module arguments and logic" % type(self).__name__)
+        if self.MODULE_ARGS is None or (self.PLAN is None and self.LOGIC is None):
+            raise AnsibleError("%s does not name its module arguments and plan" % type(self).__name__)
         rules = dict((k, v) for k, v in self.MODULE_ARGS.items() if k != "argument_spec")
         validator = ArgumentSpecValidator(full_argument_spec(self.MODULE_ARGS["argument_spec"]), **rules)
         validation = self._validate_in_task_environment(validator)
@@ -52,7 +54,10 @@ class PlutoActionBase(ActionBase):
             result.update(failed=True, msg=missing_required_lib("requests"))
             return result
         params = validation.validated_parameters
-        outcome = run_logic(type(self).LOGIC, params, check_mode=bool(self._task.check_mode), diff=bool(self._task.diff))
+        if type(self).PLAN is not None:
+            outcome = run_plan(type(self).PLAN, params, check_mode=bool(self._task.check_mode), diff=bool(self._task.diff))
+        else:
+            outcome = run_logic(type(self).LOGIC, params, check_mode=bool(self._task.check_mode), diff=bool(self._task.diff))
         outcome["invocation"] = {"module_args": params}
         result.update(remove_values(outcome, no_log_values))
         return result

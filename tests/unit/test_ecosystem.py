@@ -19,7 +19,7 @@ import yaml
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from ansible_collections.pluto.lms.plugins.module_utils.runner import CONNECTION_ARGUMENT_SPEC
+from ansible_collections.pluto.lms.plugins.module_utils._runner import CONNECTION_ARGUMENT_SPEC
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FQCN = "pluto.lms."
@@ -141,7 +141,7 @@ def test_the_readme_lists_every_web_service_function_the_modules_call():
 
 @pytest.mark.parametrize("name", ["PLUTO_URL", "PLUTO_TOKEN", "PLUTO_VALIDATE_CERTS", "PLUTO_LMS_MODULE_PROCESS"])
 def test_environment_variables_in_the_readme_exist_in_the_code(name):
-    code = read("plugins", "module_utils", "runner.py") + read("plugins", "plugin_utils", "action.py")
+    code = read("plugins", "module_utils", "_runner.py") + read("plugins", "plugin_utils", "action.py")
     assert name in README and '"%s"' % name in code
 
 

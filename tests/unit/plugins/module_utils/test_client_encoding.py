@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.pluto.lms.plugins.module_utils.client import (
+from ansible_collections.pluto.lms.plugins.module_utils._client import (
     PlutoClient,
     PlutoError,
     capability_hint,

@@ -9,7 +9,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.pluto.lms.plugins.module_utils.client import PlutoClient, PlutoError
+from ansible_collections.pluto.lms.plugins.module_utils._client import PlutoClient, PlutoError, encode_args
+from ansible_collections.pluto.lms.plugins.module_utils._functions import FUNCTIONS
 
 TOKEN = "S3cr3t-manager-token-7f3a"
 VIEWER = "S3cr3t-viewer-token-91bc"
@@ -32,7 +33,14 @@ def client(site, token=TOKEN, **kw):
 
 def fail(site, wsfunction, args=None, token=TOKEN, **kw):
     with pytest.raises(PlutoError) as error:
-        client(site, token, **kw).call(wsfunction, args)
+        c = client(site, token, **kw)
+        if wsfunction in FUNCTIONS:
+            c.call(wsfunction, args)
+        else:
+            # call() refuses a function its table does not know (test_unknown_function_is_refused_before_sending);
+            # the site's own answer to one is decoded by the transport's single send.
+            c._post_once(wsfunction, [("wstoken", token), ("wsfunction", wsfunction), ("moodlewsrestformat", "json")]
+                         + encode_args(args))
     message = str(error.value)
     assert "\n" not in message
     for secret in (TOKEN, VIEWER, LIMITED):
@@ -65,6 +73,15 @@ def test_each_site_error_becomes_one_line_with_its_errorcode(site, errorcode, ws
     assert error.errorcode == errorcode
     assert "errorcode %s" % errorcode in str(error)
     assert str(error).startswith(wsfunction)
+
+
+@pytest.mark.parametrize("wsfunction", ["core_course_get_courses", "core_cohort_frobnicate"])
+def test_unknown_function_is_refused_before_sending(site, wsfunction):
+    site.reset_log()
+    with pytest.raises(PlutoError) as error:
+        client(site).call(wsfunction)
+    assert "not a web-service function pluto.lms knows" in str(error.value)
+    assert site.requests() == []
 
 
 def test_invaliduser_and_nonnumeric_id_errors(site):

@@ -21,7 +21,7 @@ from ansible_collections.pluto.lms.plugins.module_utils.cohort import (
     theme_is_managed,
     update_item,
 )
-from ansible_collections.pluto.lms.plugins.module_utils.readable_diff import render_fields, render_scalar
+from ansible_collections.pluto.lms.plugins.module_utils._readable_diff import render_fields, render_scalar
 
 RAW = {"id": 7, "name": "Staff", "idnumber": "staff", "description": "line1\nline2 <b>x</b>", "descriptionformat": 2,
        "visible": False, "theme": "", "customfields": [
@@ -165,5 +165,5 @@ def test_different_values_never_render_alike(left, right):
 
 
 def test_a_trailing_newline_never_prints_like_the_value_without_it():
-    from ansible_collections.pluto.lms.plugins.module_utils import readable_diff
+    from ansible_collections.pluto.lms.plugins.module_utils import _readable_diff as readable_diff
     assert readable_diff.render_scalar("x") != readable_diff.render_scalar("x\n")

@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-from ansible_collections.pluto.lms.plugins.module_utils.cohort import cohort_info_logic
-from ansible_collections.pluto.lms.plugins.module_utils.runner import run_logic
+from ansible_collections.pluto.lms.plugins.module_utils._cohort_info import plan
+from ansible_collections.pluto.lms.plugins.module_utils._runner import run_plan
 from tests.simulator.process import start_simulator
 
 MANAGER = "6a1b2c3d4e5f60718293a4b5c6d7e8f9"
@@ -49,7 +49,7 @@ def run(sim, token=MANAGER, check_mode=False, **options):
     params = dict(url=sim.url, token=token, validate_certs=True, ca_path=None, timeout=30, retries=0,
                   include_members=False)
     params.update(options)
-    return run_logic(cohort_info_logic, params, check_mode=check_mode, diff=True), sim.requests()
+    return run_plan(plan, params, check_mode=check_mode, diff=True), sim.requests()
 
 
 def idnumbers(result):

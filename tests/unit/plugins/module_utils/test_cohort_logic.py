@@ -16,7 +16,7 @@ import os
 import pytest
 
 from ansible_collections.pluto.lms.plugins.module_utils.cohort import cohort_logic
-from ansible_collections.pluto.lms.plugins.module_utils.runner import run_logic
+from ansible_collections.pluto.lms.plugins.module_utils._runner import run_logic
 from tests.simulator.process import start_simulator
 
 # Tokens as long as the site's (the client masks the token wherever it appears in a message).
@@ -59,7 +59,7 @@ def themed_site(tmp_path_factory):
 
 
 def run(sim, token=MANAGER, check_mode=False, diff=True, **options):
-    """The logic as the module runs it (runner.run_logic); returns (result, request log)."""
+    """The logic as the module runs it (_runner.run_logic); returns (result, request log)."""
     sim.reset_log()
     params = dict(url=sim.url, token=token, validate_certs=True, ca_path=None, timeout=30, retries=0, state="present")
     params.update(options)

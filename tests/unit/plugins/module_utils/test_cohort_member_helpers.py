@@ -8,14 +8,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.pluto.lms.plugins.module_utils.client import PlutoError
-from ansible_collections.pluto.lms.plugins.module_utils.cohort_member import (
-    NAMES_SHOWN,
-    match_users,
-    membership_diff,
-    normalize_users,
-    sort_names,
-)
+from ansible_collections.pluto.lms.plugins.module_utils._client import PlutoError
+from ansible_collections.pluto.lms.plugins.module_utils._users import match_users, normalize_users, sort_names
+from ansible_collections.pluto.lms.plugins.module_utils.cohort_member import NAMES_SHOWN, membership_diff
 
 
 def test_usernames_are_stripped_lowercased_and_deduplicated():

@@ -17,7 +17,7 @@ import json
 import pytest
 import requests
 
-from ansible_collections.pluto.lms.plugins.module_utils.client import PlutoClient, PlutoError
+from ansible_collections.pluto.lms.plugins.module_utils._client import PlutoClient, PlutoError
 from ansible_collections.pluto.lms.plugins.module_utils.cohort_member import logic
 
 TOKEN = "member-unit-token"

@@ -1,11 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, pluto.lms maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one web-service client of pluto.lms.
+"""The one web-service client of pluto.lms: transport and the one retry loop.
 
-Everything that talks to a Pluto LMS (Moodle) site goes through PlutoClient.call():
-form encoding, chunking under PHP's max_input_vars, retries, and the mapping of every
-failure (transport, HTTP, non-JSON answers, the site's error envelope) to PlutoError.
+Everything that talks to a Pluto LMS (Moodle) site goes through PlutoClient.call(): form
+encoding, the retry rule of the function table (_functions.py), read-back verification of the
+writes that may not be resent, and the mapping of every failure (transport, HTTP, non-JSON
+answers, the site's error envelope) to PlutoError. Request sizing comes from one setting,
+max_input_vars: every request's field count, the header fields included, stays under
+min(2,003, max_input_vars).
+
+What to read is SiteReader's business (_reader.py), what to write the executor's (_executor.py).
+
+Private to pluto.lms: not a public API, it may change in any release.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,6 +20,7 @@ __metaclass__ = type
 
 import json
 import re
+import threading
 import time
 import traceback
 import warnings
@@ -31,40 +39,28 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported, but keep compile happy
     from urlparse import urlsplit  # type: ignore
 
+from ansible_collections.pluto.lms.plugins.module_utils._errors import PlutoError, one_line
+from ansible_collections.pluto.lms.plugins.module_utils._functions import (
+    HEADER_FIELDS,
+    ID_CHUNK,
+    MAX_ARGUMENT_FIELDS,
+    READ,
+    READ_FUNCTIONS,
+    USER_LOOKUP_CHUNK,
+    argument_field_budget,
+    function,
+)
+
+__all__ = ["PlutoClient", "PlutoError", "one_line", "encode_fields", "encode_args", "chunk_by_fields",
+           "normalize_endpoint", "capability_hint", "HAS_REQUESTS", "REQUESTS_IMPORT_ERROR", "ID_CHUNK",
+           "USER_LOOKUP_CHUNK", "READ_FUNCTIONS"]
 
 REST_PATH = "/webservice/rest/server.php"
 
-# PHP keeps only the first max_input_vars (5000 by default) form fields and silently drops
-# the rest. Every request stays far below that; the count excludes the 3 leading fields.
-MAX_FIELDS_PER_REQUEST = 2000
-# Values per core_user_get_users_by_field request (one field each).
-USER_LOOKUP_CHUNK = 1000
-# Ids per get_cohorts / get_cohort_members / delete_cohorts request.
-ID_CHUNK = 1000
-
-READ_FUNCTIONS = frozenset([
-    "core_webservice_get_site_info",
-    "core_cohort_get_cohorts",
-    "core_cohort_search_cohorts",
-    "core_cohort_get_cohort_members",
-    "core_user_get_users_by_field",
-    "core_course_get_categories",
-])
-
-# The retry rule, in one place. A request whose answer was lost may still have been applied,
-# so it is sent again only when a second delivery cannot apply anything twice:
-# - reads;
-# - update_cohorts (it sets absolute values);
-# - add_cohort_members (a repeat answers warning "3", already a member);
-# - delete_cohort_members (removing a non-member is a silent no-op).
-# create_cohorts, delete_cohorts and create_users are resent only when the request
-# certainly never left (the connection was refused or never opened), or after the client
-# has read back that the first delivery did not apply (see create_cohorts/delete_cohorts).
-SAFE_TO_RESEND = READ_FUNCTIONS | frozenset([
-    "core_cohort_update_cohorts",
-    "core_cohort_add_cohort_members",
-    "core_cohort_delete_cohort_members",
-])
+# The default of the max_input_vars option: PHP's own default, the least a Moodle 4.x site accepts.
+DEFAULT_MAX_INPUT_VARS = 5000
+# Kept for callers that size requests themselves: argument fields a request carries at most.
+MAX_FIELDS_PER_REQUEST = MAX_ARGUMENT_FIELDS
 
 RETRY_HTTP_STATUSES = (502, 503, 504)
 
@@ -77,38 +73,6 @@ CAPABILITY_HINTS = (
 
 DESCRIPTION_FORMATS = {"moodle": 0, "html": 1, "plain": 2, "markdown": 4}
 DESCRIPTION_FORMAT_NAMES = dict((v, k) for k, v in DESCRIPTION_FORMATS.items())
-
-
-class PlutoError(Exception):
-    """A failure the user should read: one line, never a traceback, never the token.
-
-    errorcode: the site's errorcode when the site answered with an error envelope.
-    result: extra keys for the task result (for example what a bulk write applied before it failed).
-    answers: after call_chunked failed part-way, the decoded answers of the requests applied before.
-    """
-
-    def __init__(self, message, errorcode=None, debuginfo=None, wsfunction=None, result=None, transport=False,
-                 not_sent=False):
-        super(PlutoError, self).__init__(message)
-        self.message = message
-        self.errorcode = errorcode
-        self.debuginfo = debuginfo
-        self.wsfunction = wsfunction
-        self.result = dict(result or {})
-        self.answers = []
-        # True when the request may not have reached the site, or its answer was lost.
-        self.transport = transport
-        # True when the request certainly never reached the site (safe to send again).
-        self.not_sent = not_sent
-
-    def __str__(self):
-        return self.message
-
-
-def one_line(text, limit=300):
-    """Collapse whitespace so that a site's text fits in one message line."""
-    text = re.sub(r"\s+", " ", str(text)).strip()
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def encode_fields(name, value):
@@ -184,7 +148,8 @@ class PlutoClient(object):
     """A session with one site. Not a module: no Ansible objects in here."""
 
     def __init__(self, url, token, validate_certs=True, ca_path=None, timeout=30, retries=3,
-                 check_mode=False, backoff=0.5, max_fields=MAX_FIELDS_PER_REQUEST, session=None):
+                 check_mode=False, backoff=0.5, max_fields=None, session=None,
+                 max_input_vars=DEFAULT_MAX_INPUT_VARS):
         if not HAS_REQUESTS:
             raise PlutoError("the Python library 'requests' is required on the Ansible controller")
         self.endpoint = normalize_endpoint(url)
@@ -201,18 +166,35 @@ class PlutoClient(object):
             raise PlutoError("timeout must be a number of seconds greater than 0, got %r" % (timeout,))
         if retries is None or int(retries) < 0:
             raise PlutoError("retries must be 0 or more, got %r" % (retries,))
+        if max_input_vars is None or int(max_input_vars) < HEADER_FIELDS + 10:
+            raise PlutoError("max_input_vars must be the site's PHP max_input_vars (at least %d), got %r"
+                             % (HEADER_FIELDS + 10, max_input_vars))
         self.timeout = timeout
         self.retries = int(retries)
         self.check_mode = check_mode
         self.backoff = backoff
-        self.max_fields = max_fields
+        self.max_input_vars = int(max_input_vars)
+        if max_fields is not None:
+            # An explicit argument-field limit (tests, benchmarks) narrows the one from max_input_vars.
+            self.max_input_vars = min(self.max_input_vars, int(max_fields) + HEADER_FIELDS)
         self.warnings = []
         self.requests_sent = 0
         self.writes_sent = 0
+        self._count_lock = threading.Lock()
         self._site_info = None
         self._session = session or requests.Session()
         if urlsplit(self.endpoint).scheme == "http" and urlsplit(self.endpoint).hostname not in ("127.0.0.1", "localhost", "::1"):
             self.warnings.append("url uses http://: the token travels unencrypted; use https:// for a real site")
+
+    @property
+    def max_fields(self):
+        """Argument fields a request without extra header fields may carry."""
+        return argument_field_budget(self.max_input_vars)
+
+    def field_budget(self, raw=False, extra_args=None):
+        """Argument fields left for items in one request: the header fields and the fixed arguments counted."""
+        header = HEADER_FIELDS + (1 if raw else 0)
+        return argument_field_budget(self.max_input_vars, header) - len(encode_args(extra_args))
 
     def close(self):
         self._session.close()
@@ -223,33 +205,50 @@ class PlutoClient(object):
         """Mask the token wherever it stands as a word of its own (a short token inside a word is left)."""
         return self._token_pattern.sub("********", str(text))
 
-    def call(self, wsfunction, args=None, raw=False, resend_always=None):
-        """Call one web-service function and return its decoded answer (None for `null`)."""
-        if self.check_mode and wsfunction not in READ_FUNCTIONS:
+    def call(self, wsfunction, args=None, raw=False, verify_items=None):
+        """Call one web-service function and return its decoded answer (None for `null`).
+
+        The one retry loop: `retries` N means at most N + 1 sends of this request, whatever
+        the fault. After a transport failure the request is sent again when the function
+        table says it may be (reads, update, add and delete members), or when it certainly
+        never left (the connection was refused). A create or delete whose answer was lost is
+        first verified by reading the site back (verify_items: the items the request carried):
+        the read-back answer is returned when it was applied, else it is sent again.
+        """
+        entry = function(wsfunction)
+        if self.check_mode and entry.kind != READ:
             # A bug guard: plans must never reach a write in check mode.
             raise PlutoError("refusing to send %s in check mode" % wsfunction)
         fields = [("wstoken", self._token), ("wsfunction", wsfunction), ("moodlewsrestformat", "json")]
         if raw:
             fields.append(("moodlewssettingraw", "1"))
         fields.extend(encode_args(args))
-        resend = wsfunction in SAFE_TO_RESEND if resend_always is None else resend_always
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
             try:
                 return self._post_once(wsfunction, fields)
             except PlutoError as error:
-                retryable = error.transport and (resend or error.not_sent)
-                if not retryable or attempt == attempts:
+                if not error.transport or attempt == attempts:
                     if error.transport and attempt > 1:
                         error.message = "%s (after %d attempts)" % (error.message, attempt)
                     raise
-                time.sleep(min(self.backoff * (2 ** (attempt - 1)), 10))
+                if not (entry.resend or error.not_sent):
+                    if entry.verify is None or verify_items is None:
+                        raise
+                    answer = entry.verify(self, verify_items)
+                    if answer is not False:
+                        return answer
+            time.sleep(min(self.backoff * (2 ** (attempt - 1)), 10))
         raise PlutoError("unreachable")  # pragma: no cover
 
+    def _count(self, wsfunction):
+        with self._count_lock:
+            self.requests_sent += 1
+            if wsfunction not in READ_FUNCTIONS:
+                self.writes_sent += 1
+
     def _post_once(self, wsfunction, fields):
-        self.requests_sent += 1
-        if wsfunction not in READ_FUNCTIONS:
-            self.writes_sent += 1
+        self._count(wsfunction)
         try:
             with warnings.catch_warnings():
                 # validate_certs: false is the user's choice; urllib3 would print a Python warning on every
@@ -281,7 +280,7 @@ class PlutoClient(object):
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return "%s: could not connect to %s within %s seconds" % (wsfunction, self.endpoint, self.timeout)
         reason = one_line(exc, 200)
-        if "refused" in reason.lower():
+        if "refused" in str(exc).lower():
             return "%s: could not connect to %s (connection refused): check url" % (wsfunction, self.endpoint)
         return "%s: connection to %s failed: %s" % (wsfunction, self.endpoint, reason)
 
@@ -344,19 +343,25 @@ class PlutoClient(object):
 
     # ---- chunked calls -----------------------------------------------------------------
 
+    def chunks(self, wsfunction, items, max_items=None, extra_args=None, raw=False):
+        """items split as the function table and max_input_vars allow (fields measured per item)."""
+        entry = function(wsfunction)
+        limits = [n for n in (entry.max_items, max_items) if n]
+        return chunk_by_fields(items, self.field_budget(raw, extra_args), min(limits) if limits else None)
+
     def call_chunked(self, wsfunction, key, items, max_items=None, extra_args=None, raw=False):
         """Send items in as many requests as the field limit needs; return the answers.
 
         If chunk k fails after earlier chunks were applied, the PlutoError carries
         result['applied'] (the items already applied) and says which chunk failed.
         """
-        chunks = chunk_by_fields(items, self.max_fields, max_items)
+        chunks = self.chunks(wsfunction, items, max_items, extra_args, raw)
         answers, applied = [], []
         for index, chunk in enumerate(chunks):
             args = dict(extra_args or {})
             args[key] = chunk
             try:
-                answers.append(self.call(wsfunction, args, raw=raw))
+                answers.append(self.call(wsfunction, args, raw=raw, verify_items=chunk))
             except PlutoError as error:
                 if index:
                     error.message = "%s (request %d of %d; the %d items of the earlier requests were applied)" % (
@@ -368,12 +373,15 @@ class PlutoClient(object):
                 applied.extend(chunk)
         return answers
 
-    # ---- typed methods: no module logic below --------------------------------------------
+    # ---- site info and the functions of the token's service ------------------------------
 
     def site_info(self):
         if self._site_info is None:
             self._site_info = self.call("core_webservice_get_site_info") or {}
         return self._site_info
+
+    def service_functions(self):
+        return set(f.get("name") for f in self.site_info().get("functions") or [])
 
     def require_functions(self, names):
         """Fail once, naming every function the token's service lacks."""
@@ -393,100 +401,47 @@ class PlutoClient(object):
                              % (len(missing), ", ".join(missing)), errorcode="accessexception")
         return info
 
+    # ---- typed calls of the modules not yet written as plans (reads go through SiteReader) ----
+
+    def reader(self):
+        from ansible_collections.pluto.lms.plugins.module_utils._reader import SiteReader
+        if getattr(self, "_reader", None) is None:
+            self._reader = SiteReader(self)
+        return self._reader
+
     def get_cohorts(self, ids=None):
-        """Cohorts with their stored (raw) description and format; all of them when ids is None."""
-        if ids is None:
-            return self.call("core_cohort_get_cohorts", raw=True) or []
-        cohorts = []
-        for chunk in chunk_by_fields(sorted(set(ids)), self.max_fields, ID_CHUNK):
-            cohorts.extend(self.call("core_cohort_get_cohorts", {"cohortids": chunk}, raw=True) or [])
-        return cohorts
+        return self.reader().cohorts(ids)
 
     def search_cohorts(self, query="", category_id=None, includes="self"):
-        """Every cohort matching query (a case-insensitive substring of name, idnumber or description).
-
-        category_id None searches the system context. Reads to the end (limitnum 0).
-        """
-        if category_id is None:
-            context = {"contextlevel": "system", "instanceid": 0}
-        else:
-            context = {"contextlevel": "coursecat", "instanceid": int(category_id)}
-        answer = self.call("core_cohort_search_cohorts", {
-            "query": query, "context": context, "includes": includes, "limitfrom": 0, "limitnum": 0}, raw=True)
-        return (answer or {}).get("cohorts") or []
+        return self.reader().search_cohorts(query, category_id, includes)
 
     def find_cohorts_by_idnumber(self, idnumber):
-        """All cohorts (any context) whose idnumber is exactly idnumber."""
-        return [c for c in self.search_cohorts(idnumber, includes="all") if c.get("idnumber") == idnumber]
+        return self.reader().cohorts_by_idnumber(idnumber)
 
     def find_cohort(self, idnumber=None, cohort_id=None):
-        """The one cohort with this id (or else idnumber), or None.
+        return self.reader().find_cohort(idnumber=idnumber, cohort_id=cohort_id)
 
-        The site's update does not keep idnumbers unique, so duplicates can exist: never
-        pick one of them silently.
-        """
-        if cohort_id is not None:
-            found = self.get_cohorts([cohort_id])
-            return found[0] if found else None
-        matches = self.find_cohorts_by_idnumber(idnumber)
-        if len(matches) > 1:
-            ids = ", ".join(str(c["id"]) for c in sorted(matches, key=lambda c: c["id"]))
-            raise PlutoError("the site holds %d cohorts with idnumber %r (ids %s); give cohort_id, or make the "
-                             "idnumbers unique on the site first" % (len(matches), idnumber, ids))
-        return matches[0] if matches else None
+    def get_cohort_members(self, cohort_ids):
+        return self.reader().members(cohort_ids)
+
+    def get_users_by_field(self, field, values):
+        return self.reader().users_by_field(field, values)
+
+    def get_categories(self, key=None, value=None):
+        return self.reader().categories(key, value)
 
     def create_cohorts(self, cohorts):
         """Create cohorts (all or nothing per request). A lost answer is checked by reading back."""
         created = []
-        for chunk in chunk_by_fields(cohorts, self.max_fields):
-            created.extend(self._write_verified(
-                "core_cohort_create_cohorts", {"cohorts": chunk},
-                lambda chunk=chunk: self._created_if_applied(chunk)))
+        for answer in self.call_chunked("core_cohort_create_cohorts", "cohorts", cohorts):
+            created.extend(answer or [])
         return created
-
-    def _created_if_applied(self, chunk):
-        found = []
-        for item in chunk:
-            matches = self.find_cohorts_by_idnumber(item["idnumber"])
-            if len(matches) != 1 or matches[0].get("name") != item.get("name"):
-                return None
-            found.extend(matches)
-        return found
 
     def update_cohorts(self, cohorts):
         self.call_chunked("core_cohort_update_cohorts", "cohorts", cohorts)
 
     def delete_cohorts(self, ids):
-        for chunk in chunk_by_fields(sorted(set(ids)), self.max_fields, ID_CHUNK):
-            self._write_verified("core_cohort_delete_cohorts", {"cohortids": chunk},
-                                 lambda chunk=chunk: [] if not self.get_cohorts(chunk) else None)
-
-    def _write_verified(self, wsfunction, args, applied_result):
-        """Send a write that must not be repeated blindly.
-
-        After a transport failure, applied_result() reads the site back: it returns the
-        answer the write would have given if it was applied, or None if it was not, in
-        which case the write is sent again (bounded by retries).
-        """
-        for attempt in range(1, self.retries + 2):
-            try:
-                return self.call(wsfunction, args)
-            except PlutoError as error:
-                if not error.transport or attempt > self.retries:
-                    raise
-                answer = applied_result()
-                if answer is not None:
-                    return answer
-                time.sleep(min(self.backoff * (2 ** (attempt - 1)), 10))
-        return None  # pragma: no cover
-
-    def get_cohort_members(self, cohort_ids):
-        """{cohort id: set of user ids}. Every id must exist (the site fails the call otherwise)."""
-        members = {}
-        for chunk in chunk_by_fields(sorted(set(cohort_ids)), self.max_fields, ID_CHUNK):
-            for entry in self.call("core_cohort_get_cohort_members", {"cohortids": chunk}) or []:
-                members[int(entry["cohortid"])] = set(int(u) for u in entry.get("userids") or [])
-        return members
+        self.call_chunked("core_cohort_delete_cohorts", "cohortids", sorted(set(ids)))
 
     def add_cohort_members(self, cohort_id, user_ids, batch_size):
         """Add users (by id) to one cohort; return the site's warnings of all requests."""
@@ -500,25 +455,6 @@ class PlutoClient(object):
     def delete_cohort_members(self, cohort_id, user_ids, batch_size):
         items = [{"cohortid": int(cohort_id), "userid": int(u)} for u in user_ids]
         self.call_chunked("core_cohort_delete_cohort_members", "members", items, max_items=batch_size)
-
-    def get_users_by_field(self, field, values):
-        """Users whose field is one of values; unknown users are simply absent."""
-        users = []
-        values = list(values)
-        for start in range(0, len(values), USER_LOOKUP_CHUNK):
-            chunk = values[start:start + USER_LOOKUP_CHUNK]
-            users.extend(self.call("core_user_get_users_by_field", {"field": field, "values": chunk}) or [])
-        return users
-
-    def get_categories(self, key=None, value=None):
-        """Course categories; with key/value only those matching exactly (no subcategories)."""
-        args = {"addsubcategories": 0}
-        if key is not None:
-            args["criteria"] = [{"key": key, "value": value}]
-        categories = self.call("core_course_get_categories", args) or []
-        if key is not None:
-            categories = [c for c in categories if str(c.get(key)) == str(value)]
-        return categories
 
     def create_users(self, users):
         created = []
