@@ -12,4 +12,4 @@ from ansible_collections.pluto.lms.plugins.plugin_utils.action import PlutoActio
 
 class ActionModule(PlutoActionBase):
     MODULE_ARGS = pluto_cohort.MODULE_ARGS
-    LOGIC = staticmethod(pluto_cohort.logic)
+    PLAN = staticmethod(pluto_cohort.plan)

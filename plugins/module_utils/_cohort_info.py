@@ -81,8 +81,24 @@ def add_members(reader, views, warnings):
         view["members"] = sorted(usernames[u] for u in ids if u in usernames)
 
 
+def blank_filters(params):
+    """Filters that rendered blank (an empty variable): they would select cohorts without an idnumber, or all."""
+    errors = []
+    blanks = [value for value in params.get("idnumber") or [] if not (value or "").strip()]
+    if blanks:
+        errors.append("idnumber has a blank value (%s): it would select the cohorts without an idnumber; give "
+                      "idnumbers, or filter those cohorts by id" % ", ".join(repr(v) for v in blanks))
+    for option in ("name", "category_idnumber"):
+        if params.get(option) is not None and not params[option].strip():
+            errors.append("%s is blank: give a value or leave the option out" % option)
+    return errors
+
+
 def plan(params, reader):
     """pluto_cohort_info: the cohorts the filters select, as a plan without operations (it never writes)."""
+    blanks = blank_filters(params)
+    if blanks:
+        raise PlutoError("; ".join(blanks))
     query = params.get("query") or ""
     by_category = params.get("category_id") is not None or params.get("category_idnumber") is not None
     reads = [SEARCH_COHORTS]

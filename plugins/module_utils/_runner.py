@@ -98,6 +98,23 @@ def check_functions(client, plan, check_mode):
         plan.warnings.append("the token's web service lacks %s: a run without check mode would fail" % ", ".join(missing))
 
 
+def settle(plan, outcome, client, reader):
+    """The result of an applied plan.
+
+    A plan may define follow_up(outcome, reader): after its writes it reads the site back and
+    returns the plan whose report is the task's result (its writes are applied first), or None
+    for the plan's own report. pluto_cohort uses it to report what the site stored and to
+    converge creates of one idnumber by concurrent runs.
+    """
+    follow_up = getattr(plan, "follow_up", None)
+    final = follow_up(outcome, reader) if follow_up is not None else None
+    if final is None:
+        return plan.report(outcome)
+    if final.operations:
+        client.require_functions(required_functions(final))
+    return final.report(apply(final, client, reader))
+
+
 def run_plan(plan_fn, params, check_mode, diff):
     """Plan, check, then report (check mode) or apply and report; always a result dict."""
     client = None
@@ -110,7 +127,7 @@ def run_plan(plan_fn, params, check_mode, diff):
         if check_mode or not plan.operations:
             result = plan.report(None)
         else:
-            result = plan.report(apply(plan, client, reader))
+            result = settle(plan, apply(plan, client, reader), client, reader)
     except PlutoError as error:
         result = failure_result(error)
     finally:

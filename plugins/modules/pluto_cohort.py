@@ -258,8 +258,8 @@ cohort:
     category_idnumber: null
 """
 
-from ansible_collections.pluto.lms.plugins.module_utils.cohort import cohort_logic as logic
-from ansible_collections.pluto.lms.plugins.module_utils._runner import run_logic_module
+from ansible_collections.pluto.lms.plugins.module_utils._cohort import plan
+from ansible_collections.pluto.lms.plugins.module_utils._runner import run_module
 
 MODULE_ARGS = dict(
     argument_spec=dict(
@@ -281,7 +281,7 @@ MODULE_ARGS = dict(
 
 
 def main():
-    run_logic_module(MODULE_ARGS, logic)
+    run_module(MODULE_ARGS, plan)
 
 
 if __name__ == "__main__":

@@ -51,8 +51,8 @@ REFUSED = {
     "cohort-create-without-name": ("pluto_cohort of a new idnumber without name",
                                    ["cohort 'new-2': name is required to create the cohort"]),
     "cohort-id-unknown": ("pluto_cohort id: 9999", ["there is no cohort with id 9999"]),
-    "cohort-custom-field-unknown": ("pluto_cohort custom_fields: {nosuch: '1'}",
-                                    ["custom field nosuch not defined for cohorts on the site"]),
+    "cohort-category-idnumber-blank": ("pluto_cohort category_idnumber: ''",
+                                       ["cohort 'new-3': category_idnumber is blank"]),
     "cohort-rename-to-a-taken-idnumber": ("pluto_cohort id: 1, idnumber: catcohort (held by cohort 2)",
                                           ["idnumber 'catcohort' is already used by cohort id 2"]),
     # pluto_cohort_member

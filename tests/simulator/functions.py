@@ -12,9 +12,11 @@ import re
 import time
 
 from . import errors
+from .concurrency import Concurrency, Deadlock, DuplicateKey, Transaction
 from .errors import WSError, invalid_parameter, nopermissions
 from .params import (DEFAULT, OPTIONAL, INSTALLED_LANGS, INSTALLED_THEMES, AUTH_PLUGINS, Multiple, Single, Value,
                      clean_param, php_empty, php_str, php_trim, valid_email, validate)
+from .collation import POSTGRES
 from .store import SYSTEM_CONTEXT, chunks
 from .textformat import FORMAT_HTML, FORMAT_PLAIN, KNOWN_FORMATS, format_text
 
@@ -60,8 +62,9 @@ class Site:
     """Configuration and state of one simulated site."""
 
     def __init__(self, store, debug=False, allow_cohort_themes=False, shuffle=True, sitename='Pluto LMS',
-                 rng=None):
+                 rng=None, race_window_ms=0.0, stopping=None):
         self.store = store
+        self.races = Concurrency(store, race_window_ms, stopping)
         self.debug = debug
         self.allow_cohort_themes = allow_cohort_themes
         self.shuffle_results = shuffle
@@ -79,8 +82,9 @@ class Site:
 class Call:
     """One web-service call: the site, the token's user and role, and the request settings."""
 
-    def __init__(self, site, role, userid, raw=False, service=()):
+    def __init__(self, site, role, userid, raw=False, service=(), fault=None):
         self.site = site
+        self.fault = fault or {}
         self.service = service
         self.store = site.store
         self.conn = site.store.conn
@@ -154,8 +158,9 @@ def _read_error(sql, params):
                    'ERROR:  invalid input syntax for type bigint\n%s\n[%s]' % (sql, errors.var_export(params)))
 
 
-def _category_id(conn, field, value):
+def _category_id(store, field, value):
     """$DB->get_field('course_categories', 'id', [field => value]) (first row when several match)."""
+    conn = store.conn
     if field == 'id':
         number = pg_int(value)
         if number is None:
@@ -163,8 +168,8 @@ def _category_id(conn, field, value):
             raise error
         row = conn.execute('SELECT id FROM category WHERE id = ?', (number,)).fetchone()
     else:
-        row = conn.execute('SELECT id FROM category WHERE idnumber = ? ORDER BY id LIMIT 1',
-                           (php_str(value),)).fetchone()
+        row = conn.execute('SELECT id FROM category WHERE %s ORDER BY id LIMIT 1' % store.equal_sql('idnumber'),
+                           (store.text_key(php_str(value)),)).fetchone()
     return row['id'] if row else None
 
 
@@ -409,63 +414,102 @@ def search_cohorts(call, params):
     return {'cohorts': call.site.shuffle(results)}
 
 
-def _resolve_context(conn, categorytype, on_missing):
+def _resolve_context(store, categorytype, on_missing):
     kind, value = categorytype['type'], categorytype['value']
     if kind not in ('idnumber', 'id', 'system'):
         raise invalid_parameter('category type must be id, idnumber or system:' + kind)
     if kind == 'system':
         return SYSTEM_CONTEXT
-    catid = _category_id(conn, kind, value)
+    catid = _category_id(store, kind, value)
     if not catid:
         raise invalid_parameter(on_missing(kind, value))
-    return conn.execute('SELECT contextid FROM category WHERE id = ?', (catid,)).fetchone()['contextid']
+    return store.conn.execute('SELECT contextid FROM category WHERE id = ?', (catid,)).fetchone()['contextid']
+
+
+def _insert_cohort(store, row):
+    store.conn.execute('INSERT INTO cohort (id, contextid, name, idnumber, description, descriptionformat, visible,'
+                       ' component, theme, timecreated, timemodified, heap) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)',
+                       (row['id'], row['contextid'], row['name'], row['idnumber'], row['description'],
+                        row['descriptionformat'], row['visible'], '', row['theme'], row['timecreated'],
+                        row['timemodified'], row['heap']))
 
 
 def create_cohorts(call, params):
-    """core_cohort_create_cohorts: all or nothing."""
-    conn = call.conn
+    """core_cohort_create_cohorts: all or nothing; each item checks its idnumber, then inserts.
+
+    Runs in steps (see :mod:`concurrency`): the check reads committed rows, the insert stays
+    private to this request until it commits, and nothing unique guards ``cohort.idnumber``.
+    """
     site = call.site
+    store = site.store
+    races = site.races
     created = []
+    pending = []
+    twins = call.fault.get('mode') == 'concurrent_create'
     for item in params['cohorts']:
-        contextid = _resolve_context(conn, item['categorytype'],
-                                     lambda kind, value: 'category not exists: category %s = %s' % (kind, value))
-        if conn.execute('SELECT 1 FROM cohort WHERE idnumber = ?', (item['idnumber'],)).fetchone():
-            raise invalid_parameter('record already exists: idnumber=' + item['idnumber'])
-        call.require(COHORT_MANAGE)
-        if 'theme' in item and item['theme'] is not None and site.allow_cohort_themes:
-            if item['theme'] not in INSTALLED_THEMES:
-                raise errors.moodle_exception('errorinvalidparam', 'webservice', 'theme')
-        # The record as PHP builds it: parameters in order, then what cohort_add_cohort() adds.
-        record = {key: value for key, value in item.items() if key not in ('categorytype', 'customfields')}
-        record['contextid'] = contextid
-        record['descriptionformat'] = _validate_format(item['descriptionformat'])
-        record.setdefault('description', '')
-        record.setdefault('visible', 1)
-        record['component'] = ''
-        if not site.allow_cohort_themes:
-            record.pop('theme', None)
-        if php_empty(record.get('theme')) or not site.allow_cohort_themes:
-            record['theme'] = ''
-        now = int(time.time())
-        record['timecreated'] = now
-        record['timemodified'] = now
-        problem = _length_problem(record, COHORT_LIMITS)
-        if problem:
-            columns = list(record)
-            sql = 'INSERT INTO mdl_cohort (%s) VALUES(%s) RETURNING id' % (
-                ','.join(columns), ','.join('$%d' % number for number in range(1, len(columns) + 1)))
-            raise errors.write_exception(problem, sql, record)
-        cohortid = site.store.nextval('cohort')
-        conn.execute('INSERT INTO cohort (id, contextid, name, idnumber, description, descriptionformat, visible,'
-                     ' component, theme, timecreated, timemodified, heap) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)',
-                     (cohortid, contextid, record['name'], record['idnumber'], record['description'],
-                      record['descriptionformat'], int(bool(record['visible'])), '', record['theme'], now, now,
-                      site.store.nextval('heap')))
+        with store.lock:
+            contextid = _resolve_context(store, item['categorytype'],
+                                         lambda kind, value: 'category not exists: category %s = %s' % (kind, value))
+            taken = store.conn.execute('SELECT 1 FROM cohort WHERE %s' % store.equal_sql('idnumber'),
+                                       (store.text_key(item['idnumber']),)).fetchone()
+            if taken or any(store.text_equal(row['idnumber'], item['idnumber']) for row in pending):
+                raise invalid_parameter('record already exists: idnumber=' + item['idnumber'])
+            call.require(COHORT_MANAGE)
+            if 'theme' in item and item['theme'] is not None and site.allow_cohort_themes:
+                if item['theme'] not in INSTALLED_THEMES:
+                    raise errors.moodle_exception('errorinvalidparam', 'webservice', 'theme')
+            # The record as PHP builds it: parameters in order, then what cohort_add_cohort() adds.
+            record = {key: value for key, value in item.items() if key not in ('categorytype', 'customfields')}
+            record['contextid'] = contextid
+            record['descriptionformat'] = _validate_format(item['descriptionformat'])
+            record.setdefault('description', '')
+            record.setdefault('visible', 1)
+            record['component'] = ''
+            if not site.allow_cohort_themes:
+                record.pop('theme', None)
+            if php_empty(record.get('theme')) or not site.allow_cohort_themes:
+                record['theme'] = ''
+            now = int(time.time())
+            record['timecreated'] = now
+            record['timemodified'] = now
+            problem = _length_problem(record, COHORT_LIMITS)
+            if problem:
+                columns = list(record)
+                sql = 'INSERT INTO mdl_cohort (%s) VALUES(%s) RETURNING id' % (
+                    ','.join(columns), ','.join('$%d' % number for number in range(1, len(columns) + 1)))
+                raise errors.write_exception(problem, sql, record)
+            row = {'contextid': contextid, 'name': record['name'], 'idnumber': record['idnumber'],
+                   'description': record['description'], 'descriptionformat': record['descriptionformat'],
+                   'visible': int(bool(record['visible'])), 'theme': record['theme'], 'timecreated': now,
+                   'timemodified': now}
+            if twins:
+                # Another client's create of the same idnumber commits between this check and this insert.
+                with store.transaction():
+                    _insert_cohort(store, dict(row, id=store.nextval('cohort'), heap=store.nextval('heap')))
+        races.pause()
+        with store.lock:
+            row['id'] = store.nextval('cohort')
+            row['heap'] = store.nextval('heap')
+            pending.append(row)
         description, descriptionformat = format_text(record['description'], record['descriptionformat'], call.raw)
-        created.append({'id': cohortid, 'name': record['name'], 'idnumber': record['idnumber'],
+        created.append({'id': row['id'], 'name': record['name'], 'idnumber': record['idnumber'],
                         'description': description, 'descriptionformat': descriptionformat,
                         'visible': record['visible'], 'theme': record['theme']})
+        races.pause()
+    with store.transaction():
+        for row in pending:
+            _insert_cohort(store, row)
     return created
+
+
+def _create_cohorts_keeping_sequences(call, params):
+    try:
+        return create_cohorts(call, params)
+    except BaseException:
+        # Ids handed out before the failure stay used, as PostgreSQL's sequences do.
+        with call.store.transaction():
+            pass
+        raise
 
 
 def _get_cohort(conn, cohortid):
@@ -484,7 +528,7 @@ def update_cohorts(call, params):
             raise invalid_parameter('Invalid cohort name')
         old = _get_cohort(conn, item['id'])
         call.require(COHORT_MANAGE)
-        contextid = _resolve_context(conn, item['categorytype'],
+        contextid = _resolve_context(call.store, item['categorytype'],
                                      lambda kind, value: 'category not exists: category=%s' % value)
         if contextid != old['contextid']:
             call.require(COHORT_MANAGE)
@@ -526,9 +570,104 @@ def delete_cohorts(call, params):
         conn.execute('DELETE FROM cohort WHERE id = ?', (cohortid,))
 
 
+def _resolve_cohorts_by_idnumber(store, idnumbers):
+    """cohort idnumber -> id, as ``$DB->get_record('cohort', ['idnumber' => ...])`` picks one row."""
+    found = {}
+    if store.db == POSTGRES:
+        rows = _rows_by(store.conn, 'SELECT id, idnumber, heap FROM cohort WHERE idnumber IN (%s)', sorted(idnumbers))
+        for row in sorted(rows, key=lambda row: row['heap']):
+            found.setdefault(row['idnumber'], row['id'])
+        return found
+    # MariaDB reads the collation index: equal idnumbers come in primary-key order, the lowest id first.
+    keys = {store.text_key(value) for value in idnumbers}
+    by_key = {}
+    for row in sorted(_rows_by(store.conn, 'SELECT id, idnumber FROM cohort WHERE ' + store.in_sql('idnumber'),
+                               sorted(keys)), key=lambda row: row['id']):
+        by_key.setdefault(store.text_key(row['idnumber']), row['id'])
+    for value in idnumbers:
+        if store.text_key(value) in by_key:
+            found[value] = by_key[store.text_key(value)]
+    return found
+
+
+def _resolve_usernames(store, usernames):
+    """username -> id of a live local user, compared under the site's collation."""
+    found = {}
+    sql = 'SELECT id, username FROM users WHERE deleted = 0 AND mnethostid = 1 AND ' + store.in_sql('username')
+    if store.db == POSTGRES:
+        for row in _rows_by(store.conn, sql, sorted(usernames)):
+            found.setdefault(row['username'], row['id'])
+        return found
+    by_key = {}
+    for row in sorted(_rows_by(store.conn, sql, sorted({store.text_key(name) for name in usernames})),
+                      key=lambda row: row['id']):
+        by_key.setdefault(store.text_key(row['username']), row['id'])
+    for name in usernames:
+        if store.text_key(name) in by_key:
+            found[name] = by_key[store.text_key(name)]
+    return found
+
+
+def _duplicate_member_error(store, pair, now):
+    cohortid, userid = pair
+    if store.db == POSTGRES:
+        error = ('ERROR:  duplicate key value violates unique constraint "mdl_cohomemb_cohuse_uix"\n'
+                 'DETAIL:  Key (cohortid, userid)=(%d, %d) already exists.' % pair)
+        sql = 'INSERT INTO mdl_cohort_members (cohortid,userid,timeadded) VALUES($1,$2,$3) RETURNING id'
+    else:
+        error = "Duplicate entry '%d-%d' for key 'mdl_cohomemb_cohuse_uix'" % pair
+        sql = 'INSERT INTO mdl_cohort_members (cohortid,userid,timeadded) VALUES(?,?,?)'
+    return errors.write_exception(error, sql, [str(cohortid), str(userid), now])
+
+
+def _insert_members(store, pairs, now):
+    """Commit member rows, leaving out cohorts and users deleted meanwhile."""
+    conn = store.conn
+    cohorts = {row['id'] for row in _rows_by(conn, 'SELECT id FROM cohort WHERE id IN (%s)',
+                                             sorted({cohortid for cohortid, _userid in pairs}))}
+    users = {row['id'] for row in _rows_by(conn, 'SELECT id FROM users WHERE deleted = 0 AND id IN (%s)',
+                                           sorted({userid for _cohortid, userid in pairs}))}
+    conn.executemany('INSERT OR IGNORE INTO cohort_members (cohortid, userid, timeadded) VALUES (?, ?, ?)',
+                     [(cohortid, userid, now) for cohortid, userid in pairs if cohortid in cohorts and userid in users])
+
+
+def _other_client_add(call, members, cohort_ids):
+    """The test-control fault ``concurrent_add``: another client's open add of overlapping users."""
+    store = call.store
+    spec = call.fault
+    wanted = spec.get('userids')
+    if wanted is None:
+        pairs = [(cohortid, userid) for cohortid, userid in members]
+    else:
+        known = {row['id'] for row in _rows_by(store.conn, 'SELECT id FROM users WHERE deleted = 0 AND id IN (%s)',
+                                               sorted({int(userid) for userid in wanted}))}
+        pairs = [(cohortid, int(userid)) for cohortid in sorted(cohort_ids) for userid in wanted
+                 if int(userid) in known]
+    pairs = [pair for pair in dict.fromkeys(pairs)
+             if not store.conn.execute('SELECT 1 FROM cohort_members WHERE cohortid = ? AND userid = ?',
+                                       pair).fetchone()]
+    other = Transaction('other client')
+
+    def commit(txn):
+        with store.transaction():
+            _insert_members(store, txn.rows, int(time.time()))
+
+    other.on_commit = commit
+    for pair in pairs:
+        call.site.races.claim_member(other, pair)
+    return other
+
+
 def add_cohort_members(call, params):
-    """core_cohort_add_cohort_members: per-item warnings, hard errors roll everything back."""
-    conn = call.conn
+    """core_cohort_add_cohort_members: per-item warnings, hard errors roll everything back.
+
+    One transaction per request, item by item as Moodle's loop runs (see :mod:`concurrency`):
+    "already a member?" reads committed rows, and the insert goes into the unique
+    ``(cohortid, userid)`` index, where it waits for another open request holding the same
+    pair and fails the whole request with ``dmlwriteexception`` once that one commits.
+    """
+    store = call.store
+    races = call.site.races
     members = params['members']
     cohort_ids, cohort_idnumbers, user_ids, usernames = set(), set(), set(), set()
     for member in members:
@@ -542,25 +681,14 @@ def add_cohort_members(call, params):
             user_ids.add(pg_int(uvalue))
         elif utype == 'username':
             usernames.add(uvalue)
-    cohorts_by_id = {row['id']: row['id'] for row in _rows_by(conn, 'SELECT id FROM cohort WHERE id IN (%s)',
-                                                              sorted(cohort_ids))}
-    cohorts_by_idnumber = {}
-    for row in sorted(_rows_by(conn, 'SELECT id, idnumber, heap FROM cohort WHERE idnumber IN (%s)',
-                               sorted(cohort_idnumbers)), key=lambda row: row['heap']):
-        cohorts_by_idnumber.setdefault(row['idnumber'], row['id'])
-    users_by_id = {row['id']: row['id'] for row in _rows_by(
-        conn, 'SELECT id FROM users WHERE deleted = 0 AND mnethostid = 1 AND id IN (%s)', sorted(user_ids))}
-    users_by_name = {}
-    for row in _rows_by(conn, 'SELECT id, username FROM users WHERE deleted = 0 AND mnethostid = 1'
-                              ' AND username IN (%s)', sorted(usernames)):
-        users_by_name.setdefault(row['username'], row['id'])
-    wanted_cohorts = set(cohorts_by_id.values()) | set(cohorts_by_idnumber.values())
-    wanted_users = sorted(set(users_by_id.values()) | set(users_by_name.values()))
-    existing = set()
-    for cohortid in wanted_cohorts:
-        for row in _rows_by(conn, 'SELECT userid FROM cohort_members WHERE cohortid = %d AND userid IN (%%s)'
-                            % cohortid, wanted_users):
-            existing.add((cohortid, row['userid']))
+    with store.lock:
+        conn = store.conn
+        cohorts_by_id = {row['id']: row['id'] for row in _rows_by(conn, 'SELECT id FROM cohort WHERE id IN (%s)',
+                                                                  sorted(cohort_ids))}
+        cohorts_by_idnumber = _resolve_cohorts_by_idnumber(store, cohort_idnumbers)
+        users_by_id = {row['id']: row['id'] for row in _rows_by(
+            conn, 'SELECT id FROM users WHERE deleted = 0 AND mnethostid = 1 AND id IN (%s)', sorted(user_ids))}
+        users_by_name = _resolve_usernames(store, usernames)
 
     def lookup(kind, value, by_id, by_other):
         if kind == 'id':
@@ -570,36 +698,70 @@ def add_cohort_members(call, params):
             return by_id.get(number)
         return by_other.get(value)
 
+    txn = Transaction()
+    other = None
+    if call.fault.get('mode') == 'concurrent_add':
+        wanted = []
+        for member in members:
+            cohortid = userid = None
+            try:
+                if member['cohorttype']['type'] in ('id', 'idnumber') and member['usertype']['type'] in ('id',
+                                                                                                          'username'):
+                    cohortid = lookup(member['cohorttype']['type'], member['cohorttype']['value'], cohorts_by_id,
+                                      cohorts_by_idnumber)
+                    userid = lookup(member['usertype']['type'], member['usertype']['value'], users_by_id,
+                                    users_by_name)
+            except WSError:
+                pass
+            if cohortid and userid:
+                wanted.append((cohortid, userid))
+        with races.cond:
+            other = _other_client_add(call, wanted, {cohortid for cohortid, _userid in wanted})
     warnings = []
-    additions = []
-    for member in members:
-        ctype, cvalue = member['cohorttype']['type'], member['cohorttype']['value']
-        utype, uvalue = member['usertype']['type'], member['usertype']['value']
-        if ctype not in ('id', 'idnumber'):
-            warnings.append({'warningcode': '1', 'message': 'invalid parameter: cohortype=' + ctype})
-            continue
-        if utype not in ('id', 'username'):
-            warnings.append({'warningcode': '1', 'message': 'invalid parameter: usertype=' + utype})
-            continue
-        cohortid = lookup(ctype, cvalue, cohorts_by_id, cohorts_by_idnumber)
-        if not cohortid:
-            warnings.append({'warningcode': '2', 'message': 'cohort %s=%s not exists' % (ctype, cvalue)})
-            continue
-        userid = lookup(utype, uvalue, users_by_id, users_by_name)
-        if not userid:
-            warnings.append({'warningcode': '2', 'message': 'user %s=%s not exists' % (utype, uvalue)})
-            continue
-        if (cohortid, userid) in existing:
-            warnings.append({'warningcode': '3', 'message': 'record already exists: cohort(%s=%s %s=%s)'
-                             % (ctype, cvalue, utype, uvalue)})
-            continue
-        if not (call.has(COHORT_MANAGE) or call.has(COHORT_ASSIGN)):
-            raise nopermissions(COHORT_ASSIGN)
-        existing.add((cohortid, userid))
-        additions.append((cohortid, userid))
-    now = int(time.time())
-    conn.executemany('INSERT INTO cohort_members (cohortid, userid, timeadded) VALUES (?, ?, ?)',
-                     [(cohortid, userid, now) for cohortid, userid in additions])
+    try:
+        for member in members:
+            ctype, cvalue = member['cohorttype']['type'], member['cohorttype']['value']
+            utype, uvalue = member['usertype']['type'], member['usertype']['value']
+            if ctype not in ('id', 'idnumber'):
+                warnings.append({'warningcode': '1', 'message': 'invalid parameter: cohortype=' + ctype})
+                continue
+            if utype not in ('id', 'username'):
+                warnings.append({'warningcode': '1', 'message': 'invalid parameter: usertype=' + utype})
+                continue
+            cohortid = lookup(ctype, cvalue, cohorts_by_id, cohorts_by_idnumber)
+            if not cohortid:
+                warnings.append({'warningcode': '2', 'message': 'cohort %s=%s not exists' % (ctype, cvalue)})
+                continue
+            userid = lookup(utype, uvalue, users_by_id, users_by_name)
+            if not userid:
+                warnings.append({'warningcode': '2', 'message': 'user %s=%s not exists' % (utype, uvalue)})
+                continue
+            pair = (cohortid, userid)
+            with races.cond:
+                if pair in txn.rows or store.conn.execute(
+                        'SELECT 1 FROM cohort_members WHERE cohortid = ? AND userid = ?', pair).fetchone():
+                    warnings.append({'warningcode': '3', 'message': 'record already exists: cohort(%s=%s %s=%s)'
+                                     % (ctype, cvalue, utype, uvalue)})
+                    continue
+                if not (call.has(COHORT_MANAGE) or call.has(COHORT_ASSIGN)):
+                    raise nopermissions(COHORT_ASSIGN)
+                try:
+                    races.claim_member(txn, pair)
+                except (DuplicateKey, Deadlock) as error:
+                    raise _duplicate_member_error(store, error.pair, int(time.time())) from None
+            races.pause()
+        with races.cond:
+            if other is not None:
+                races.finish(other, commit=True)
+            with store.transaction():
+                _insert_members(store, txn.rows, int(time.time()))
+            races.finish(txn, commit=True)
+    except BaseException:
+        with races.cond:
+            races.finish(txn, commit=False)
+            if other is not None:
+                races.finish(other, commit=True)
+        raise
     return {'warnings': warnings}
 
 
@@ -679,7 +841,13 @@ def get_users_by_field(call, params):
             raise invalid_parameter("The field '%s' value is invalid: %s(cleaned value: %s)"
                                     % (field, value, php_str(clean)))
         cleaned.append(clean)
-    rows = _rows_by(call.conn, 'SELECT * FROM users WHERE %s IN (%%s)' % field, sorted(set(cleaned), key=str))
+    store = call.store
+    if field == 'id' or store.db == POSTGRES:
+        rows = _rows_by(call.conn, 'SELECT * FROM users WHERE %s IN (%%s)' % field, sorted(set(cleaned), key=str))
+    else:
+        # MariaDB's IN compares through the column's collation; the rows keep their stored spelling.
+        rows = _rows_by(call.conn, 'SELECT * FROM users WHERE ' + store.in_sql(field),
+                        sorted({store.text_key(value) for value in cleaned}))
     rows.sort(key=lambda row: row['id'])
     if not call.has(USER_VIEW):
         return []
@@ -689,6 +857,17 @@ def get_users_by_field(call, params):
         if details.get(field) not in (None, '', 0):
             result.append(details)
     return call.site.shuffle(result)
+
+
+def _lower_email_sql(store):
+    """Moodle's ``LOWER(email) = LOWER(?)``; on MariaDB the collation also ignores accents."""
+    if store.db == POSTGRES:
+        return 'lower(email) = lower(?)'
+    return store.equal_sql('email')
+
+
+def _lower_email_value(store, email):
+    return email if store.db == POSTGRES else store.text_key(email)
 
 
 def _password_problems(password):
@@ -719,7 +898,8 @@ def create_users(call, raw_params):
         for fieldname in ('username', 'firstname', 'lastname'):
             if php_trim(user[fieldname]) == '':
                 raise invalid_parameter('The field %s cannot be blank' % fieldname)
-        if conn.execute('SELECT 1 FROM users WHERE username = ? AND mnethostid = 1', (user['username'],)).fetchone():
+        if conn.execute('SELECT 1 FROM users WHERE %s AND mnethostid = 1' % call.store.equal_sql('username'),
+                        (call.store.text_key(user['username']),)).fetchone():
             raise invalid_parameter('Username already exists: ' + user['username'])
         if user['auth'] not in AUTH_PLUGINS or user['auth'] in ('mnet', 'webservice'):
             raise invalid_parameter('Invalid authentication type: ' + php_str(user['auth']))
@@ -732,8 +912,8 @@ def create_users(call, raw_params):
             raise invalid_parameter('Invalid password: you must provide a password, or set createpassword.')
         if not valid_email(user['email']):
             raise invalid_parameter('Email address is invalid: ' + user['email'])
-        if conn.execute('SELECT 1 FROM users WHERE lower(email) = lower(?) AND mnethostid = 1',
-                        (user['email'],)).fetchone():
+        if conn.execute('SELECT 1 FROM users WHERE %s AND mnethostid = 1' % _lower_email_sql(call.store),
+                        (_lower_email_value(call.store, user['email']),)).fetchone():
             raise invalid_parameter('Email address already exists: ' + user['email'])
         if internal and php_empty(user.get('createpassword')):
             problems = _password_problems(php_str(user.get('password')))
@@ -764,8 +944,8 @@ def update_users(call, raw_params):
         elif 'email' in user and user['email'] != row['email']:
             if not valid_email(user['email']):
                 problem = ('useremailinvalid', 'Invalid email address')
-            elif conn.execute('SELECT 1 FROM users WHERE lower(email) = lower(?) AND id <> ?',
-                              (user['email'], row['id'])).fetchone():
+            elif conn.execute('SELECT 1 FROM users WHERE %s AND id <> ?' % _lower_email_sql(call.store),
+                              (_lower_email_value(call.store, user['email']), row['id'])).fetchone():
                 problem = ('useremailduplicate', 'Duplicate email address')
         if problem:
             warnings.append({'item': 'user', 'itemid': user['id'], 'warningcode': problem[0], 'message': problem[1]})
@@ -837,8 +1017,12 @@ def get_categories(call, params):
             else:
                 raise errors.moodle_exception('criteriaerror', 'webservice', None,
                                               'You can not search on this criteria: ' + key)
-            wheres.append('%s = ?' % key)
-            values.append(conditions[key])
+            if key in ('idnumber', 'name', 'theme'):
+                wheres.append(call.store.equal_sql(key))
+                values.append(call.store.text_key(conditions[key]))
+            else:
+                wheres.append('%s = ?' % key)
+                values.append(conditions[key])
         rows = conn.execute('SELECT * FROM category WHERE %s' % ' AND '.join(wheres), values).fetchall()
         if rows and params['addsubcategories']:
             found = {row['id'] for row in rows}
@@ -905,8 +1089,10 @@ def get_site_info(call, _params):
 class Function:
     """A web-service function: parameters, returns, implementation, and whether it writes."""
 
-    def __init__(self, handler, params, returns, write=False, validate_first=True):
+    def __init__(self, handler, params, returns, write=False, validate_first=True, stepwise=False):
         self.handler = handler
+        # Stepwise functions manage their own locking and transactions (see concurrency.py).
+        self.stepwise = stepwise
         self.params = params
         self.returns = returns
         self.write = write
@@ -916,10 +1102,12 @@ class Function:
 FUNCTIONS = {
     'core_cohort_get_cohorts': Function(get_cohorts, GET_COHORTS_IN, GET_COHORTS_OUT),
     'core_cohort_search_cohorts': Function(search_cohorts, SEARCH_COHORTS_IN, SEARCH_COHORTS_OUT),
-    'core_cohort_create_cohorts': Function(create_cohorts, CREATE_COHORTS_IN, CREATE_COHORTS_OUT, write=True),
+    'core_cohort_create_cohorts': Function(_create_cohorts_keeping_sequences, CREATE_COHORTS_IN, CREATE_COHORTS_OUT,
+                                           write=True, stepwise=True),
     'core_cohort_update_cohorts': Function(update_cohorts, UPDATE_COHORTS_IN, None, write=True),
     'core_cohort_delete_cohorts': Function(delete_cohorts, COHORTIDS_IN, None, write=True),
-    'core_cohort_add_cohort_members': Function(add_cohort_members, ADD_MEMBERS_IN, ADD_MEMBERS_OUT, write=True),
+    'core_cohort_add_cohort_members': Function(add_cohort_members, ADD_MEMBERS_IN, ADD_MEMBERS_OUT, write=True,
+                                               stepwise=True),
     'core_cohort_delete_cohort_members': Function(delete_cohort_members, DELETE_MEMBERS_IN, None, write=True),
     'core_cohort_get_cohort_members': Function(get_cohort_members, COHORTIDS_IN, GET_MEMBERS_OUT),
     'core_course_get_categories': Function(get_categories, GET_CATEGORIES_IN, GET_CATEGORIES_OUT),

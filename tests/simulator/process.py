@@ -253,11 +253,14 @@ class SimulatorProcess:
         """Clear the request log."""
         self._control('POST', '/_sim/reset')
 
-    def set_faults(self, mode, functions=None, writes_only=False, skip=0, count=-1):
-        """Deterministic faults: ``mode`` in 503, reset, timeout, html, xml, 404, lost."""
+    def set_faults(self, mode, functions=None, writes_only=False, skip=0, count=-1, userids=None):
+        """Deterministic faults: ``mode`` in 503, reset, timeout, html, xml, 404, lost, concurrent_create,
+        concurrent_add (``userids``: the other client's users for concurrent_add)."""
         spec = {'mode': mode, 'writes_only': writes_only, 'skip': skip, 'count': count}
         if functions:
             spec['functions'] = list(functions)
+        if userids is not None:
+            spec['userids'] = list(userids)
         return self._control('POST', '/_sim/faults', spec)
 
     def clear_faults(self):

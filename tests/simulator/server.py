@@ -8,9 +8,11 @@ parsing and ``max_input_vars``, tokens, services, capabilities, JSON/XML answers
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
+import queue
 import random
 import signal
 import socket
@@ -28,11 +30,14 @@ from .functions import (FUNCTIONS, OTHER_SITE_FUNCTIONS, REST_USE, ROLE_CAPABILI
 from .output import (HTML_TYPE, JSON_TYPE, LOGIN_PAGE, NOT_FOUND_PAGE, UNAVAILABLE_PAGE, error_body, htmlspecialchars,
                      result_body)
 from .params import clean_param, clean_return, php_empty, php_str, validate
+from .collation import DB_KINDS, POSTGRES
 from .store import Store
 
 WS_PATH = '/webservice/rest/server.php'
 ROLES = tuple(ROLE_CAPABILITIES)
-FAULT_MODES = ('503', 'reset', 'timeout', 'html', 'xml', '404', 'lost')
+FAULT_MODES = ('503', 'reset', 'timeout', 'html', 'xml', '404', 'lost', 'concurrent_create', 'concurrent_add')
+# Race faults: another client's write overlaps this request; only the function named can get them.
+RACE_FAULTS = {'concurrent_create': 'core_cohort_create_cohorts', 'concurrent_add': 'core_cohort_add_cohort_members'}
 SETTINGS = ('raw', 'fileurl', 'filter', 'lang', 'timezone')
 
 
@@ -85,10 +90,14 @@ def assign_token_users(store, tokens):
 class FaultPlan:
     """Deterministic faults set through ``POST /_sim/faults``."""
 
-    def __init__(self, mode, functions=None, writes_only=False, skip=0, count=-1):
+    def __init__(self, mode, functions=None, writes_only=False, skip=0, count=-1, userids=None):
         if mode not in FAULT_MODES:
             raise ValueError('unknown fault mode %r (modes: %s)' % (mode, ', '.join(FAULT_MODES)))
+        if userids is not None and (mode != 'concurrent_add' or not isinstance(userids, list)
+                                    or not all(isinstance(userid, int) for userid in userids)):
+            raise ValueError('"userids" is a list of user ids, for mode concurrent_add only')
         self.mode = mode
+        self.userids = userids
         self.functions = frozenset(functions) if functions else None
         self.writes_only = bool(writes_only)
         self.skip = int(skip)
@@ -97,6 +106,8 @@ class FaultPlan:
     def take(self, wsfunction, write):
         """Does this request get the fault? (Counts skips and uses.)"""
         if self.functions is not None and wsfunction not in self.functions:
+            return False
+        if self.mode in RACE_FAULTS and wsfunction != RACE_FAULTS[self.mode]:
             return False
         if self.writes_only and not write:
             return False
@@ -111,8 +122,11 @@ class FaultPlan:
 
     def describe(self):
         """The plan as JSON data."""
-        return {'mode': self.mode, 'functions': sorted(self.functions) if self.functions else None,
+        plan = {'mode': self.mode, 'functions': sorted(self.functions) if self.functions else None,
                 'writes_only': self.writes_only, 'skip': self.skip, 'count': self.count}
+        if self.userids is not None:
+            plan['userids'] = list(self.userids)
+        return plan
 
 
 class Simulator:
@@ -133,6 +147,7 @@ class Simulator:
         self.log = []
         self.log_lock = threading.Lock()
         self.fault_plan = None
+        site.races.stopping = self.stopping
         assign_token_users(store, tokens)
 
     # --- log and faults --------------------------------------------------------------
@@ -158,20 +173,27 @@ class Simulator:
                 self.fault_plan = None
             else:
                 self.fault_plan = FaultPlan(spec.get('mode'), spec.get('functions'), spec.get('writes_only', False),
-                                            spec.get('skip', 0), spec.get('count', -1))
+                                            spec.get('skip', 0), spec.get('count', -1), spec.get('userids'))
 
     def pick_fault(self, wsfunction, write):
         """The fault for this request, if any: the plan first, then the random rate."""
+        return self.pick_fault_spec(wsfunction, write).get('mode')
+
+    def pick_fault_spec(self, wsfunction, write):
+        """Like pick_fault, with the plan's details (``{}`` when no fault)."""
         with self.log_lock:
             if self.fault_plan is not None and self.fault_plan.take(wsfunction, write):
-                return self.fault_plan.mode
+                return self.fault_plan.describe()
             if self.fail_rate > 0 and self.fail_rng.random() < self.fail_rate:
-                return self.fail_mode
-        return None
+                return {'mode': self.fail_mode}
+        return {}
 
     # --- the REST server -------------------------------------------------------------
-    def handle(self, get, post, force_xml=False):
-        """Answer one web-service request: ``(status, content type, body, errorcode)``."""
+    def handle(self, get, post, force_xml=False, fault=None):
+        """Answer one web-service request: ``(status, content type, body, errorcode)``.
+
+        ``fault`` is a race fault plan (``concurrent_create``/``concurrent_add``) for this request.
+        """
         raw_setting = post.get('moodlewssettingraw', get.get('moodlewssettingraw', False))
         raw = not isinstance(raw_setting, dict) and bool(clean_param(raw_setting, 'bool'))
         for name in SETTINGS:
@@ -199,10 +221,15 @@ class Simulator:
             if function_name not in token.service:
                 raise errors.access_exception(ACCESS_DEBUGINFO.format(function_name))
             function = FUNCTIONS[function_name]
-            call = Call(self.site, token.role, token.userid, raw, token.service)
-            with self.store.transaction():
+            call = Call(self.site, token.role, token.userid, raw, token.service,
+                        fault=fault if fault and fault.get('mode') in RACE_FAULTS else None)
+            if function.stepwise:
                 params = validate(function.params, variables) if function.validate_first else variables
                 result = clean_return(function.returns, function.handler(call, params))
+            else:
+                with self.store.transaction():
+                    params = validate(function.params, variables) if function.validate_first else variables
+                    result = clean_return(function.returns, function.handler(call, params))
             body, ctype = result_body(result, function.returns, restformat)
             return 200, ctype, body, None
         except WSError as error:
@@ -373,7 +400,8 @@ class Handler(BaseHTTPRequestHandler):
         sim.log_request(entry)
         if sim.latency_ms > 0:
             sim.stopping.wait(sim.latency_ms / 1000.0)
-        fault = sim.pick_fault(wsfunction, write)
+        fault_spec = sim.pick_fault_spec(wsfunction, write)
+        fault = fault_spec.get('mode')
         entry['fault'] = fault
         if fault == '503':
             entry['status'] = 503
@@ -390,26 +418,69 @@ class Handler(BaseHTTPRequestHandler):
             sim.stopping.wait(sim.timeout_fault_s)
             self.reset_connection()
         else:
-            status, rtype, text, errorcode = sim.handle(get, post, force_xml=fault == 'xml')
-            entry['errorcode'] = errorcode
-            if fault == 'lost':
-                self.reset_connection()
-                return
-            entry['status'] = status
-            self.send_text(status, text, rtype)
+            # Served by one of the site's workers; /_sim requests never wait for one.
+            with self.server.workers.worker():
+                answer = sim.handle(get, post, force_xml=fault == 'xml', fault=fault_spec)
+                self.server.cost_hook(wsfunction, merged, answer)
+                status, rtype, text, errorcode = answer
+                entry['errorcode'] = errorcode
+                if fault == 'lost':
+                    self.reset_connection()
+                    return
+                entry['status'] = status
+                self.send_text(status, text, rtype)
+
+
+class WorkerPool:
+    """The web server's workers, like PHP's built-in server with ``PHP_CLI_SERVER_WORKERS=N``.
+
+    A worker serves one request at a time, one after another; a request that finds every
+    worker busy waits in line (first come, first served).
+    """
+
+    def __init__(self, size):
+        if size < 1:
+            raise ValueError('--workers must be at least 1')
+        self.size = size
+        self.free = queue.Queue()
+        for number in range(1, size + 1):
+            self.free.put(number)
+
+    @contextlib.contextmanager
+    def worker(self):
+        """Hold a worker while serving a request; yields its number (1..N)."""
+        number = self.free.get()
+        try:
+            yield number
+        finally:
+            self.free.put(number)
+
+
+def no_cost(wsfunction, form, answer):  # pylint: disable=unused-argument
+    """The default cost hook: requests cost nothing beyond the simulator's own work.
+
+    A cost model replaces ``Server.cost_hook`` with a function of the same signature, called
+    once per web-service request inside the worker that serves it, after the answer is made
+    and before it is sent: ``wsfunction`` (str or None), ``form`` (the request's fields as PHP
+    parsed them, nested dicts), ``answer`` (``(status, content type, body text, errorcode)``).
+    Sleeping there holds the worker, as the real site's time does.
+    """
 
 
 class Server(ThreadingHTTPServer):
-    """Threaded HTTP server; handler threads never block shutdown."""
+    """Threaded HTTP server (a thread per connection, so /_sim is always served); web-service
+    requests are served by a bounded pool of workers. Handler threads never block shutdown."""
 
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
 
-    def __init__(self, address, sim, verbose=False):
+    def __init__(self, address, sim, verbose=False, workers=8):
         super().__init__(address, Handler)
         self.sim = sim
         self.verbose = verbose
+        self.workers = WorkerPool(workers)
+        self.cost_hook = no_cost
 
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]
@@ -446,6 +517,13 @@ def build_parser():
     parser.add_argument('--token', action='append', default=[], metavar='TOKEN[:ROLE[:-f1,-f2]]',
                         help='a web-service token, its role (%s; default manager) and functions removed from its '
                              'service; repeatable; default: simtoken:manager' % ', '.join(ROLES))
+    parser.add_argument('--db', choices=DB_KINDS, default=POSTGRES,
+                        help='database kind the site runs on: how text compares (default postgres)')
+    parser.add_argument('--workers', type=int, default=8, metavar='N',
+                        help='web-server workers: at most N web-service requests in service at once (default 8)')
+    parser.add_argument('--race-window-ms', type=float, default=0, metavar='MS',
+                        help='widen the window between check and insert (create) and between inserts (add), '
+                             'so that concurrent writes always overlap (default 0)')
     parser.add_argument('--max-input-vars', type=int, default=5000, help="PHP max_input_vars (default 5000)")
     parser.add_argument('--latency-ms', type=float, default=0, help='delay added to every web-service request')
     parser.add_argument('--fail-rate', type=float, default=0.0, help='probability of an injected fault per request')
@@ -477,18 +555,20 @@ def main(argv=None):
         tokens = [parse_token(spec) for spec in (args.token or ['simtoken:manager'])]
     except ValueError as error:
         parser.error(str(error))
-    store = Store(args.state)
+    if args.workers < 1:
+        parser.error('--workers must be at least 1')
+    store = Store(args.state, db=args.db)
     assign_token_users(store, tokens)
     if args.seed_users:
         store.seed_generated_users(args.seed_users)
     if args.seed_file:
         store.seed(load_seed(args.seed_file))
     site = Site(store, debug=args.debug, allow_cohort_themes=args.allow_cohort_themes, shuffle=not args.no_shuffle,
-                sitename=args.sitename)
+                sitename=args.sitename, race_window_ms=args.race_window_ms)
     sim = Simulator(store, tokens, site, max_input_vars=args.max_input_vars, latency_ms=args.latency_ms,
                     fail_rate=args.fail_rate, fail_mode=args.fail_mode, fail_seed=args.fail_seed,
                     timeout_fault_s=args.timeout_fault_s)
-    server = Server((args.host, args.port), sim, verbose=args.verbose)
+    server = Server((args.host, args.port), sim, verbose=args.verbose, workers=args.workers)
     port = server.server_address[1]
     scheme = 'http'
     if args.tls_cert:

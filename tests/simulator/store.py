@@ -13,6 +13,8 @@ import sqlite3
 import threading
 import time
 
+from .collation import DB_KINDS, POSTGRES, key_function, mariadb_key
+
 SYSTEM_CONTEXT = 1
 FIRST_CATEGORY_CONTEXT = 10
 
@@ -52,6 +54,15 @@ CREATE TABLE IF NOT EXISTS cohort_members (
 CREATE INDEX IF NOT EXISTS cohort_members_user ON cohort_members (userid);
 """
 
+# MariaDB compares through its collation; these indexes keep those lookups fast.
+MARIADB_INDEXES = """
+CREATE INDEX IF NOT EXISTS users_username_ci ON users (mariadb_key(username));
+CREATE INDEX IF NOT EXISTS users_email_ci ON users (mariadb_key(email));
+CREATE INDEX IF NOT EXISTS users_idnumber_ci ON users (mariadb_key(idnumber));
+CREATE INDEX IF NOT EXISTS cohort_idnumber_ci ON cohort (mariadb_key(idnumber));
+CREATE INDEX IF NOT EXISTS category_idnumber_ci ON category (mariadb_key(idnumber));
+"""
+
 SEQUENCES = ('user', 'cohort', 'category', 'context', 'heap')
 CHUNK = 500
 
@@ -74,23 +85,51 @@ def deleted_username(email, taken):
 
 
 class Store:
-    """SQLite state with PostgreSQL-like sequences and all-or-nothing transactions."""
+    """SQLite state with PostgreSQL-like sequences and all-or-nothing transactions.
 
-    def __init__(self, path=':memory:'):
+    ``db`` is the database kind the site runs on (``postgres`` or ``mariadb``): it decides how
+    text columns compare (:mod:`collation`). Every SQL statement runs under ``lock``.
+    """
+
+    def __init__(self, path=':memory:', db=POSTGRES):
+        if db not in DB_KINDS:
+            raise ValueError('unknown database kind %r (kinds: %s)' % (db, ', '.join(DB_KINDS)))
         self.path = path or ':memory:'
+        self.db = db
+        self.text_key = key_function(db)
         self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
+        self.conn.create_function('mariadb_key', 1, mariadb_key, deterministic=True)
         self.lock = threading.RLock()
         if self.path != ':memory:':
             self.conn.execute('PRAGMA journal_mode=WAL')
             self.conn.execute('PRAGMA synchronous=NORMAL')
         self.conn.executescript(SCHEMA)
+        if db != POSTGRES:
+            self.conn.executescript(MARIADB_INDEXES)
         self.seq = {}
         rows = self.conn.execute("SELECT name, value FROM meta WHERE name LIKE 'seq:%'").fetchall()
         for row in rows:
             self.seq[row['name'][4:]] = row['value']
         if 'user' not in self.seq:
             self._install()
+
+    # --- text comparison -------------------------------------------------------------
+    def equal_sql(self, column):
+        """``column = ?`` under the site's collation; pass the value through :meth:`text_key`."""
+        if self.db == POSTGRES:
+            return '%s = ?' % column
+        return 'mariadb_key(%s) = ?' % column
+
+    def in_sql(self, column):
+        """``column IN (%s)`` under the site's collation (values through :meth:`text_key`)."""
+        if self.db == POSTGRES:
+            return '%s IN (%%s)' % column
+        return 'mariadb_key(%s) IN (%%s)' % column
+
+    def text_equal(self, left, right):
+        """Do two texts compare equal in the site's database?"""
+        return self.text_key(left) == self.text_key(right)
 
     # --- sequences and transactions -------------------------------------------------
     def nextval(self, name):

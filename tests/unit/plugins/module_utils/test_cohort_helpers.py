@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.pluto.lms.plugins.module_utils.cohort import (
+from ansible_collections.pluto.lms.plugins.module_utils._cohort import (
     CohortTask,
     category_context,
     category_type,
@@ -57,6 +57,8 @@ def test_local_errors_name_every_bad_value_at_once():
                       "name is 255 characters long, the site allows 254",
                       "category_id must be 0 (the system context) or a category id, got -1"]
     assert task(idnumber="  ", name=" \t").local_errors() == ["idnumber is blank", "name is blank"]
+    assert task(idnumber="x", name="x", category_idnumber=" ").local_errors() == [
+        "category_idnumber is blank (give a category's idnumber, or category_id: 0 for the system context)"]
     assert task(idnumber="x" * 100, name="n" * 254).local_errors() == []
 
 
@@ -98,7 +100,7 @@ def test_contexts_read_as_short_phrases():
 def test_update_resends_what_the_site_requires_and_only_the_changes():
     current = cohort_view(RAW, system_context())
     wanted = task(name="Staff 2026", custom_fields={"cc": 4711, "paid": False})
-    planned = planned_view(wanted, current, system_context(), manage_theme=False)
+    planned = planned_view(wanted, current, system_context(), manage_theme=False, custom_fields=wanted.custom_fields)
     assert update_item(current, planned, 2, category_type(planned)) == {
         "id": 7, "categorytype": {"type": "system", "value": 0}, "name": "Staff 2026", "idnumber": "staff",
         "descriptionformat": 2, "customfields": [{"shortname": "paid", "value": "0"}]}
