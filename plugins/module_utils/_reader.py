@@ -77,6 +77,12 @@ class SiteReader(object):
             return list(pool.map(one, chunks))
 
     @property
+    def check_mode(self):
+        """True when the task runs in check mode: a planner may then plan what a run would find after
+        earlier tasks of the play (it never writes either way)."""
+        return bool(self.__client.check_mode)
+
+    @property
     def max_input_vars(self):
         return self.__client.max_input_vars
 

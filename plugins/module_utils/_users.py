@@ -3,14 +3,51 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Listed users: from the values a task lists to the site's users, through a SiteReader.
 
-    keys = normalize_users(values, user_field)        # PlutoError naming every bad value
-    resolution = resolve_users(reader, user_field, values)
-    resolution.found      # {key: UserRef} for the keys that name exactly one user
-    resolution.missing    # [keys] the site did not find
-    resolution.ambiguous  # {key: [user ids]} for keys that name several users
-    resolution.ids        # {key: user id}
+Used by every module that names users (pluto_cohort_member, pluto_cohorts). The API:
 
-Lookups are bulk (chunked as max_input_vars allows, and sent concurrently by the reader).
+    invalid = []
+    keys = normalize_users(values, user_field, invalid)
+        # the distinct lookup keys, sorted. PlutoError naming every blank value and every id that
+        # is not a positive whole number. Values that cannot name a user of any Moodle site
+        # (a username breaking Moodle's username rule, an email without the shape of one) go to
+        # `invalid` when it is given (the caller applies missing_users to them), else they are an
+        # error too.
+    resolution = resolve_users(reader, user_field, values, known_ids=())
+        # one Resolution (below). known_ids: user ids known to exist (the members of the cohort):
+        # with user_field id, listed ids among them need no lookup.
+    identity = identify_members(reader, resolution, member_ids)
+        # which members the task lists, which it positively does not list, and which cannot be
+        # told (see MemberIdentity); may move keys of resolution.missing to resolution.found.
+    records, refused = lookup_values(reader, user_field, values)
+        # one bulk lookup: the answers, and the values the site refused (a refused request is split)
+    lookup(reader, user_field, values, records=None), match_users(users, user_field, keys),
+    names_by_id(reader, user_field, user_ids), sort_names(names), is_deleted(record)
+        # smaller helpers (exact matching; no second lookup)
+
+    resolution.found      {key: UserRef} the keys that name exactly one (not deleted) site user
+    resolution.ids        {key: user id}
+    resolution.missing    [keys] not found (deleted and invalid ones included), sorted
+    resolution.invalid    [keys] values no site user can have (never sent, or refused by the site)
+    resolution.deleted    [keys] found, but as deleted users (Moodle keeps their rows)
+    resolution.ambiguous  {key: [user ids]} keys that name several users
+    resolution.relooked   [keys] found only when looked up again in small requests: the site
+                          dropped the end of a bigger request (PHP max_input_vars)
+    resolution.names()            {user id: key}
+    resolution.ambiguity_error()  PlutoError naming every ambiguous key, or None
+    resolution.warnings()         texts for the task's warnings (truncation, refused values)
+    resolution.rights_hint()      why a lookup may find nobody: the capability it needs
+
+How values are matched (the same result on PostgreSQL and MySQL/MariaDB sites where the site
+lets it be): ids exactly; usernames lowercased and exactly; idnumbers exactly, else, when no
+user holds the exact value, by how MySQL/MariaDB compare text (_collation.loose_key: those
+sites answer with the stored spelling); emails ignoring case (and as MySQL/MariaDB compare
+them), so that two users whose emails differ only in case make the listed email ambiguous.
+
+Nothing is concluded from one bulk answer: the values a lookup did not find are looked up once
+more in small requests (and emails not found also in lowercase, the way most sites store them).
+A request the site refuses (invalidparameter: a value it would clean into another) is split
+until the refused values are known. Requests are sized by max_input_vars and sent concurrently,
+at most reader.lookup_concurrency at once; writes are never made here.
 
 Private to pluto.lms: not a public API, it may change in any release.
 """
@@ -20,136 +57,457 @@ __metaclass__ = type
 
 import re
 
+try:
+    from concurrent.futures import ThreadPoolExecutor
+except ImportError:  # pragma: no cover - Python 2 is not supported
+    ThreadPoolExecutor = None
+
+from ansible_collections.pluto.lms.plugins.module_utils._collation import loose_key
 from ansible_collections.pluto.lms.plugins.module_utils._errors import PlutoError
+from ansible_collections.pluto.lms.plugins.module_utils._functions import USER_LOOKUP_CHUNK, argument_field_budget
 from ansible_collections.pluto.lms.plugins.module_utils._model import UserRef
 
-EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+$")
+GET_USERS_BY_FIELD = "core_user_get_users_by_field"
+USER_FIELDS = ("username", "email", "idnumber", "id")
 
+EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+$")
+# Moodle's username rule (PARAM_USERNAME without extendedusernamechars): lowercase letters,
+# digits and - . _ @. A lookup of any other value is refused whole (invalidparameter).
+USERNAME_RULE = re.compile(r"^[-.@_a-z0-9]+$")
+ASCII_DIGITS = re.compile(r"^[0-9]+$")
+# What Moodle's delete_user() leaves of a user: the username becomes the email plus a timestamp,
+# the email becomes an md5 hash.
+DELETED_EMAIL = re.compile(r"^[0-9a-f]{32}$")
+DELETED_USERNAME = re.compile(r"@.*\.[0-9]{9,}$")
+# Values a second, small lookup carries: far below any max_input_vars a site runs.
+RELOOKUP_CHUNK = 100
+
+# The capability a lookup by each field needs to find anyone (Moodle returns a user only when
+# the token's user may see the searched field).
+LOOKUP_CAPABILITY = {
+    "id": "moodle/user:viewdetails",
+    "username": "moodle/user:viewalldetails",
+    "idnumber": "moodle/user:viewalldetails",
+    "email": "moodle/site:viewuseridentity (with email in showuseridentity)",
+}
+# The capability without which a user record lacks each field.
+FIELD_CAPABILITY = {
+    "username": "moodle/user:viewalldetails",
+    "idnumber": "moodle/user:viewalldetails",
+    "email": "moodle/site:viewuseridentity",
+}
+
+
+# ---- values --------------------------------------------------------------------------------
+
+def normalize_users(values, user_field, invalid=None):
+    """The distinct lookup keys of the listed values, sorted (see the module's docstring)."""
+    keys, blank, bad_ids, bad = [], [], [], []
+    for value in values or []:
+        text = u"" if value is None else u"%s" % (value,)
+        if not text.strip():
+            blank.append(text)
+            continue
+        if user_field == "id":
+            key = text.strip()
+            if not ASCII_DIGITS.match(key) or int(key) < 1:
+                bad_ids.append(text)
+                continue
+            keys.append(int(key))
+        elif user_field == "username":
+            key = text.strip().lower()
+            (keys if USERNAME_RULE.match(key) else bad).append(key)
+        elif user_field == "email":
+            key = text.strip()
+            (keys if EMAIL_SHAPE.match(key) else bad).append(key)
+        else:
+            keys.append(text)
+    problems = []
+    if blank:
+        problems.append("%d blank value(s) (%s)" % (len(blank), ", ".join(repr(b) for b in blank)))
+    if bad_ids:
+        problems.append("%d value(s) that are not a positive whole number (a user id): %s"
+                        % (len(bad_ids), ", ".join(repr(b) for b in bad_ids)))
+    if bad and invalid is None:
+        problems.append(invalid_text(bad, user_field))
+    if problems:
+        raise PlutoError("users holds %s; nothing was sent to the site" % "; and ".join(problems))
+    if invalid is not None:
+        invalid.extend(sort_names(set(bad)))
+    return sort_names(set(keys))
+
+
+def invalid_text(values, user_field):
+    """The phrase naming values no site user can have."""
+    values = sort_names(set(values))
+    if user_field == "username":
+        why = ("that are not Moodle usernames (lowercase letters, digits and - . _ @ only; the site stores no "
+               "other and refuses a lookup of one)")
+    else:
+        why = "that are not email addresses"
+    return "%d value(s) %s: %s" % (len(values), why, ", ".join(repr(v) for v in values))
+
+
+def sort_names(names):
+    """Distinct names sorted; ids numerically, before any text."""
+    return sorted(set(names), key=lambda n: (0, n, "") if isinstance(n, int) else (1, 0, u"%s" % (n,)))
+
+
+def is_deleted(record):
+    """True for a user record of a deleted user (Moodle keeps the row, scrambled)."""
+    if record.get("deleted"):
+        return True
+    email, username = record.get("email"), record.get("username")
+    return bool(email and username and DELETED_EMAIL.match(str(email)) and DELETED_USERNAME.search(str(username)))
+
+
+def same_user_value(user_field, listed, stored):
+    """Whether a site user's stored value answers to a listed one beyond exact equality
+    (emails ignoring case, idnumbers as MySQL/MariaDB compare them)."""
+    if stored is None or user_field not in ("email", "idnumber"):
+        return False
+    return loose_key(listed) == loose_key(stored)
+
+
+# ---- the result ----------------------------------------------------------------------------
 
 class Resolution(object):
     """What the site answered for the listed users, in the task's own terms (its keys)."""
 
-    def __init__(self, user_field, keys, found, missing, ambiguous):
+    def __init__(self, user_field, keys):
         self.user_field = user_field
         self.keys = list(keys)
-        self.found = dict(found)
-        self.missing = list(missing)
-        self.ambiguous = dict(ambiguous)
+        self.found = {}
+        self.ambiguous = {}
+        self.invalid = []
+        self.refused = []
+        self.deleted = []
+        self.relooked = []
+        # Every record read, by user id (UserRef), members' included.
+        self.records = {}
 
     @property
     def ids(self):
         return dict((key, user.id) for key, user in self.found.items())
+
+    @property
+    def missing(self):
+        return sort_names(k for k in self.keys + self.invalid if k not in self.found and k not in self.ambiguous)
+
+    def names(self):
+        """{user id: the key that named it}; a user named twice (two spellings of an email) keeps the first."""
+        names = {}
+        for key in sort_names(self.found):
+            names.setdefault(self.found[key].id, key)
+        return names
 
     def ambiguity_error(self):
         """PlutoError naming every key that matches several users; None when there is none."""
         if not self.ambiguous:
             return None
         text = ["%s (user ids %s)" % (key, ", ".join(str(i) for i in ids)) for key, ids in sorted(self.ambiguous.items())]
-        return PlutoError("%d listed %s value(s) match more than one site user, so the member cannot be chosen: %s; "
+        why = " (Moodle compares emails ignoring case)" if self.user_field == "email" else ""
+        return PlutoError("%d listed %s value(s) match more than one site user%s, so the member cannot be chosen: %s; "
                           "list those users by username or id instead; nothing was changed"
-                          % (len(text), self.user_field, "; ".join(text)))
+                          % (len(text), self.user_field, why, "; ".join(text)))
+
+    def rights_hint(self):
+        """Why a lookup by this field may find nobody who exists."""
+        return ("if they do exist, the token's user may not see users by %s: a lookup by %s needs %s, and the site "
+                "answers one it may not make with no users at all"
+                % (self.user_field, self.user_field, LOOKUP_CAPABILITY[self.user_field]))
+
+    def warnings(self):
+        texts = []
+        if self.relooked:
+            texts.append(truncation_warning(len(self.relooked)))
+        if self.refused:
+            texts.append("the site refused a lookup of %s; they are taken as missing users" % invalid_text(
+                self.refused, self.user_field))
+        return texts
 
 
-def normalize_users(values, user_field):
-    """The distinct lookup keys of the listed users, or PlutoError naming every bad value.
+def truncation_warning(count):
+    return ("the site's answer to a lookup lacked %d listed users that smaller requests then found: the site keeps "
+            "only the first max_input_vars form fields of a request (PHP's max_input_vars, below what the request "
+            "needed) and silently drops the rest; set the option max_input_vars to the site's value (then every "
+            "request fits), or raise max_input_vars in the site's PHP settings (Moodle recommends 5000)" % count)
 
-    usernames: stripped and lowercased (the site stores them lowercase and rejects capitals in a
-    lookup); emails: stripped, kept as given (see resolve_users); idnumbers: verbatim; ids:
-    positive integers.
-    """
-    keys, bad = [], []
-    for value in values or []:
-        text = "" if value is None else str(value)
-        if user_field == "idnumber":
-            key = text
-        elif user_field == "username":
-            key = text.strip().lower()
-        else:
-            key = text.strip()
-        if user_field == "id":
-            if not key.isdigit() or int(key) < 1:
-                bad.append(text)
+
+# ---- lookups -------------------------------------------------------------------------------
+
+def _request_size(reader, cap):
+    """Values one lookup request carries: cap, and what max_input_vars leaves besides `field`."""
+    return max(1, min(cap, argument_field_budget(reader.max_input_vars) - 1))
+
+
+def _run_concurrently(reader, function, groups):
+    """[function(group)] for each group, at most reader.lookup_concurrency at once, in order."""
+    workers = min(int(getattr(reader, "lookup_concurrency", 1) or 1), len(groups))
+    if workers <= 1 or ThreadPoolExecutor is None:
+        return [function(group) for group in groups]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(function, groups))
+
+
+def lookup_values(reader, user_field, values, chunk=USER_LOOKUP_CHUNK):
+    """(records, refused): the site's users whose user_field is one of values, and the values the
+    site refused. One request per `chunk` values (fewer when max_input_vars says so), sent
+    concurrently; a refused request is split in halves until each refused value stands alone."""
+    values = list(values)
+    if not values:
+        return [], []
+    size = _request_size(reader, chunk)
+    groups = [values[start:start + size] for start in range(0, len(values), size)]
+
+    def one(group):
+        try:
+            return reader.read(GET_USERS_BY_FIELD, {"field": user_field, "values": group}) or [], []
+        except PlutoError as error:
+            if error.errorcode != "invalidparameter":
+                raise
+        if len(group) == 1:
+            return [], list(group)
+        half = len(group) // 2
+        first, second = one(group[:half]), one(group[half:])
+        return first[0] + second[0], first[1] + second[1]
+
+    records, refused = [], []
+    for found, bad in _run_concurrently(reader, one, groups):
+        records.extend(found)
+        refused.extend(bad)
+    return records, refused
+
+
+class _Index(object):
+    """The users of some answers, by exact value and by loose value (emails, idnumbers)."""
+
+    def __init__(self, field, users):
+        self.field = field
+        self.exact, self.loose, self.gone_exact, self.gone_loose = {}, {}, {}, {}
+        for user in users:
+            value = _value(user, field)
+            if value is None or value == "":
                 continue
-            key = int(key)
-        elif user_field == "email" and not EMAIL_SHAPE.match(key):
-            bad.append(text)
-            continue
-        elif key == "":
-            bad.append(text)
-            continue
-        keys.append(key)
-    if bad:
-        what = {"id": "a positive integer user id", "email": "an email address"}.get(user_field, "a non-empty " + user_field)
-        raise PlutoError("users holds %d value(s) that are not %s: %s; nothing was sent to the site"
-                         % (len(bad), what, ", ".join(repr(b) for b in bad)))
-    return sort_names(set(keys))
+            exact, loose = (self.gone_exact, self.gone_loose) if is_deleted(user) else (self.exact, self.loose)
+            exact.setdefault(value, set()).add(int(user["id"]))
+            if field in ("email", "idnumber"):
+                loose.setdefault(loose_key(value), set()).add(int(user["id"]))
 
-
-def resolve_users(reader, user_field, values):
-    """The Resolution of the listed values (normalised first: PlutoError naming every bad value).
-
-    Emails are matched as the site stores them (case-sensitively); the emails not found as given
-    that hold capitals are looked up once more in lowercase, all of them in one more bulk pass.
-    """
-    keys = normalize_users(values, user_field)
-    records = {}
-    found = match_users(lookup(reader, user_field, keys, records), user_field, keys)
-    if user_field == "email":
-        retry = {}
-        for key in keys:
-            if key not in found and key.lower() != key:
-                retry.setdefault(key.lower(), []).append(key)
-        if retry:
-            lowered = sorted(retry)
-            for lower, ids in match_users(lookup(reader, "email", lowered, records), "email", lowered).items():
-                for key in retry[lower]:
-                    found[key] = ids
-    ambiguous = dict((key, ids) for key, ids in found.items() if len(ids) > 1)
-    users = dict((key, records[ids[0]]) for key, ids in found.items() if len(ids) == 1)
-    return Resolution(user_field, keys, users, [key for key in keys if key not in found], ambiguous)
+    def candidates(self, key):
+        """The (not deleted) user ids key names; and whether a deleted user answers to it."""
+        exact = self.exact.get(key, set())
+        loose = self.loose.get(loose_key(key), set()) if self.field in ("email", "idnumber") else set()
+        if self.field == "email":
+            found = exact | loose
+        else:
+            found = exact or loose
+        gone = bool(self.gone_exact.get(key)) or (
+            self.field in ("email", "idnumber") and bool(self.gone_loose.get(loose_key(key))))
+        return set(found), gone, bool(exact)
 
 
 def lookup(reader, user_field, values, records=None):
-    """The site's users whose user_field is one of values (bulk, chunked, concurrent); records, when
-    given, collects them as {user id: UserRef}."""
-    if not values:
-        return []
-    try:
-        users = reader.users_by_field(user_field, values)
-        if records is not None:
-            records.update((int(u["id"]), UserRef.from_site(u)) for u in users)
-        return users
-    except PlutoError as error:
-        if error.errorcode == "invalidparameter":
-            error.message += ("; the site refused one of the listed %s values in a lookup (a value it would clean to "
-                              "something else, such as a character a %s cannot hold)" % (user_field, user_field))
-        raise
+    """The site's users whose user_field is one of values (refused values are simply absent); records,
+    when given, collects them as {user id: UserRef}."""
+    users, _ = lookup_values(reader, user_field, values)
+    if records is not None:
+        records.update((int(u["id"]), UserRef.from_site(u)) for u in users)
+    return users
 
 
 def match_users(users, user_field, keys):
-    """{key: sorted user ids whose field equals it exactly} for the keys among the answer."""
+    """{key: sorted user ids whose user_field equals it exactly} for the keys among users."""
     wanted = set(keys)
     found = {}
     for user in users:
-        value = user.get(user_field)
-        if user_field == "id":
-            value = int(value)
+        value = _value(user, user_field)
         if value in wanted:
             found.setdefault(value, set()).add(int(user["id"]))
     return dict((key, sorted(ids)) for key, ids in found.items())
 
 
+def _match(resolution, keys, users):
+    """Map answers back to keys; return (keys not found, keys found by another spelling only).
+
+    Deleted and ambiguous keys are neither."""
+    index = _Index(resolution.user_field, users)
+    unfound, inexact = [], []
+    for key in keys:
+        resolution.found.pop(key, None)
+        resolution.ambiguous.pop(key, None)
+        if key in resolution.deleted:
+            resolution.deleted.remove(key)
+        candidates, gone, exact = index.candidates(key)
+        if len(candidates) > 1:
+            resolution.ambiguous[key] = sorted(candidates)
+        elif candidates:
+            resolution.found[key] = resolution.records[candidates.pop()]
+            if not exact:
+                inexact.append(key)
+        elif gone:
+            resolution.deleted.append(key)
+        else:
+            unfound.append(key)
+    return unfound, inexact
+
+
+def _value(user, field):
+    value = user.get(field)
+    if field == "id" and value is not None:
+        return int(value)
+    return value
+
+
+def resolve_users(reader, user_field, values, known_ids=()):
+    """The Resolution of the listed values (normalised first: see normalize_users; invalid values are
+    missing, never sent)."""
+    invalid = []
+    keys = normalize_users(values, user_field, invalid)
+    resolution = Resolution(user_field, keys)
+    resolution.invalid = invalid
+    known = set(int(i) for i in known_ids or ())
+    pending = list(keys)
+    if user_field == "id" and known:
+        for key in keys:
+            if key in known:
+                resolution.found[key] = UserRef(key, None, None, None)
+        pending = [key for key in keys if key not in known]
+    if not pending:
+        return resolution
+    users, refused = lookup_values(reader, user_field, pending)
+    _remember(resolution, users)
+    checked = [k for k in pending if k not in refused]
+    unfound, inexact = _match(resolution, checked, users)
+    again = list(unfound)
+    if user_field == "email":
+        # Most sites store emails in lowercase; and an email matched only in another spelling may have
+        # a twin in lowercase that a PostgreSQL site shows only when asked.
+        again.extend(sorted(set(k.lower() for k in unfound + inexact) - set(pending)))
+    if again:
+        # Never conclude from one bulk answer: ask again in small requests.
+        more, more_refused = lookup_values(reader, user_field, again, chunk=RELOOKUP_CHUNK)
+        _remember(resolution, more)
+        recheck = unfound + inexact
+        still, _ = _match(resolution, recheck, users + more)
+        relooked = set(_value(u, user_field) for u in more)
+        resolution.relooked = sort_names(k for k in unfound if k not in still and k in relooked)
+        refused = list(refused) + [v for v in more_refused if v in unfound]
+    resolution.refused = sort_names(set(refused))
+    resolution.invalid = sort_names(set(resolution.invalid) | set(resolution.refused))
+    resolution.keys = [k for k in resolution.keys if k not in resolution.refused]
+    return resolution
+
+
+def _remember(resolution, users):
+    for user in users:
+        if not is_deleted(user):
+            resolution.records[int(user["id"])] = UserRef.from_site(user)
+
+
+# ---- members -------------------------------------------------------------------------------
+
+class MemberIdentity(object):
+    """The members of a cohort seen against a Resolution.
+
+    listed: member ids the task lists (found by the lookup, or a member whose value answers to a
+    listed value the lookup did not find: an email in another case, an idnumber in another
+    spelling); unlisted: member ids positively not listed (their value was read and answers to no
+    listed value); unknown: member ids whose value could not be read (the token's user lacks a
+    capability, or the site did not answer for them): a sync keeps them. names: {member id: its
+    value} for reporting."""
+
+    def __init__(self):
+        self.listed = set()
+        self.unlisted = set()
+        self.unknown = set()
+        self.names = {}
+        self.lacking = None
+
+    def warnings(self, user_field):
+        if not self.unknown:
+            return []
+        shown = ", ".join("id=%d" % i for i in sorted(self.unknown)[:100])
+        more = " ... and %d more" % (len(self.unknown) - 100) if len(self.unknown) > 100 else ""
+        why = ("the site answered for them without their %s: the token's user lacks %s"
+               % (user_field, FIELD_CAPABILITY.get(user_field)) if self.lacking else
+               "the site did not answer for them (the token's user may lack moodle/user:viewdetails)")
+        return ["%d members could not be identified by %s, so they are kept: %s; %s%s"
+                % (len(self.unknown), user_field, why, shown, more)]
+
+
+def identify_members(reader, resolution, member_ids):
+    """The MemberIdentity of member_ids (a lookup by id of the members not already known; with
+    user_field id none: an id is its own identity)."""
+    field = resolution.user_field
+    identity = MemberIdentity()
+    members = set(int(m) for m in member_ids)
+    found_ids = set(resolution.ids.values())
+    identity.listed = members & found_ids
+    others = members - found_ids
+    if field == "id":
+        listed = set(resolution.keys) | set(resolution.invalid)
+        identity.listed |= others & listed
+        identity.unlisted = others - listed
+        identity.names = dict((m, m) for m in members)
+        return identity
+    to_read = sorted(m for m in others if m not in resolution.records)
+    if to_read:
+        users, _ = lookup_values(reader, "id", to_read)
+        unanswered = set(to_read) - set(int(u["id"]) for u in users)
+        if unanswered:
+            more, _ = lookup_values(reader, "id", sorted(unanswered), chunk=RELOOKUP_CHUNK)
+            users = users + more
+        _remember(resolution, users)
+    unfound = set(k for k in resolution.missing if k not in resolution.invalid)
+    exact_keys = set(resolution.keys)
+    loose_keys = {}
+    if field in ("email", "idnumber"):
+        for key in resolution.keys:
+            loose_keys.setdefault(loose_key(key), []).append(key)
+    by_key = {}
+    for member in sorted(others):
+        record = resolution.records.get(member)
+        value = record.field(field) if record is not None else None
+        if value is None and field == "idnumber" and record is not None and record.username is not None:
+            # A token that sees usernames sees idnumbers too: this member has none.
+            value = ""
+        if value is None:
+            identity.unknown.add(member)
+            if record is not None:
+                identity.lacking = True
+            continue
+        if value != "":
+            identity.names[member] = value
+        matches = set([value]) & exact_keys if value != "" else set()
+        if value != "" and field in ("email", "idnumber"):
+            matches.update(loose_keys.get(loose_key(value), []))
+        matches = sort_names(matches)
+        taken = [k for k in matches if k in resolution.found]
+        if field == "email" and taken:
+            # Two users whose emails differ only in case: the listed email is ambiguous.
+            for key in taken:
+                resolution.ambiguous[key] = sorted(set([resolution.found.pop(key).id, member]))
+            continue
+        waiting = [k for k in matches if k in unfound]
+        if waiting:
+            for key in waiting:
+                by_key.setdefault(key, []).append(member)
+            continue
+        identity.unlisted.add(member)
+    for key, owners in by_key.items():
+        if len(owners) > 1:
+            resolution.ambiguous[key] = sorted(owners)
+            identity.unknown.update(owners)
+        else:
+            resolution.found[key] = resolution.records[owners[0]]
+            identity.listed.add(owners[0])
+    return identity
+
+
 def names_by_id(reader, user_field, user_ids):
-    """{user id: its user_field value} for members about to be removed that the task did not list."""
+    """{user id: its user_field value} for users the task did not list (a lookup by id; none for id)."""
     if user_field == "id" or not user_ids:
         return {}
-    names = {}
-    for user in lookup(reader, "id", sorted(user_ids)):
-        if user.get(user_field):
-            names[int(user["id"])] = user[user_field]
-    return names
-
-
-def sort_names(names):
-    """Distinct names sorted; ids numerically, before any text."""
-    return sorted(set(names), key=lambda n: (0, n, "") if isinstance(n, int) else (1, 0, str(n)))
+    users, _ = lookup_values(reader, "id", sorted(user_ids))
+    return dict((int(u["id"]), u[user_field]) for u in users if u.get(user_field))

@@ -15,16 +15,17 @@ description:
   - Built for thousands of users in one task and few requests. The listed users are looked up in bulk
     (C(core_user_get_users_by_field), 1,000 a request), the members are read once, and the difference is
     added and removed by user id, at most O(batch_size) members a request. There is never one request per user.
-  - "Reads: 3 (site info, the cohort, its members) plus ceil(N / 1000) for N listed users. Two cases read more:
-    with O(user_field=email), the emails not found as given that hold capitals are looked up once more in
-    lowercase (ceil(M / 1000) more); with O(state=exact) and a O(user_field) other than V(id), the members to
-    remove that are not listed are looked up by id to name them (ceil(R / 1000) more).
+  - "Reads: 3 (site info, the cohort, its members) plus the user lookups the task needs (see the notes), 1,000 values
+    a request (fewer when O(max_input_vars) is lower), up to O(lookup_concurrency) of them at once.
     Writes: ceil(A / batch_size) additions and ceil(R / batch_size) removals."
   - Every listed user is resolved and every value checked before the first write, so bad input changes nothing.
 options:
   cohort:
     description:
-      - The idnumber of the cohort. The cohort must exist (see M(pluto.lms.pluto_cohort)).
+      - The idnumber of the cohort, exactly as the site spells it. The cohort must exist (see M(pluto.lms.pluto_cohort)).
+        In check mode only, a cohort that does not exist yet (an earlier task of the play would create it) is planned
+        as empty, with a warning that names it; the users are still looked up.
+      - A blank value fails the task before any request.
       - If several cohorts share the idnumber (the site allows it after a rename), the module fails and names their ids;
         use O(cohort_id).
       - Exactly one of O(cohort) and O(cohort_id) is required.
@@ -38,10 +39,16 @@ options:
       - The users, named by O(user_field).
       - Duplicates are ignored. An empty list with O(state=exact) empties the cohort.
       - Usernames are stripped of surrounding spaces and lowercased, as the site stores them.
-      - Emails are stripped and matched as the site stores them (the site compares emails case-sensitively).
-        An email not found as given is looked up once more in lowercase, so C(Jane.Doe@Example.edu) finds a user
-        stored as C(jane.doe@example.edu), but C(jane@example.edu) does not find C(Jane@example.edu).
-      - User idnumbers are matched verbatim. Ids must be positive integers.
+      - Emails are stripped and matched ignoring case, as Moodle does at login. An email not found as given is
+        looked up once more in lowercase, and a member whose email equals a listed one ignoring case is that user.
+        A PostgreSQL site finds only the stored spelling, so C(jane@example.edu) finds a user stored as
+        C(Jane@example.edu) when she is a member already; a MySQL/MariaDB site finds her either way.
+        Two site users whose emails differ only in case make that email ambiguous.
+      - User idnumbers are matched exactly, else in the spelling a MySQL/MariaDB site finds (case, accents,
+        trailing spaces). Ids must be positive whole numbers.
+      - A username that breaks Moodle's username rule (lowercase letters, digits and C(- . _ @) only, after
+        stripping and lowercasing), or an email without the shape of one, cannot belong to a site user: it is
+        handled as a missing user (see O(missing_users)) and never sent to the site.
       - An email or idnumber that belongs to several site users fails the task before any write (the site does not
         keep them unique); name those users by username or id.
     type: list
@@ -64,13 +71,15 @@ options:
   missing_users:
     description:
       - What to do when listed users do not exist on the site.
-      - V(fail) fails the task before any write, naming every missing user.
+      - V(fail) fails the task before any write, naming every missing user (and before any request when a value
+        cannot be a user at all, see O(users)).
       - V(warn) goes on without them and names them in a warning; V(ignore) goes on silently.
       - Either way they are returned in RV(missing).
       - If none of a non-empty list is found, the message says that the token's user may lack the right to view
         users (the site then answers as if no user existed). With O(state=exact) and a cohort that has members, that
         case always fails, rather than remove every member.
-      - A listed user deleted from the site between the lookup and the addition is handled the same way.
+      - A listed user deleted from the site (Moodle keeps the record of a deleted user) is a missing user, also
+        when deleted between the lookup and the addition.
     type: str
     choices: [fail, warn, ignore]
     default: fail
@@ -101,7 +110,23 @@ notes:
   - If a write request fails after earlier ones were applied, the task fails with C(changed=true) and returns what was
     applied in RV(added) and RV(removed). Running it again finishes the job.
   - If someone else adds the same users at the same moment, the site refuses the whole request; the module then reads
-    the members once more and adds only those still missing.
+    the members once more and adds only those still missing, a few times at most, waiting a random short while
+    between tries.
+  - "What each task looks up: the listed users, in bulk, except with O(user_field=id) the listed ids that are members
+    already (a rerun of an id-based sync that changes nothing sends no user lookup). Values a lookup did not find are
+    looked up once more in requests of 100 before any is called missing; if they are found then, the site drops the end
+    of bigger requests (PHP C(max_input_vars) below what they need) and the task warns and says how to set it. With
+    O(state=exact), and with O(user_field=email) or V(idnumber) when a listed value was not found, the members the task
+    does not list are looked up by id, to tell who they are."
+  - "O(state=exact) removes a member only when the task positively identifies it as unlisted: with O(user_field=id),
+    any member whose id is not listed; otherwise, when every listed value was found, any member that is none of the
+    users found; when some were not found, a member whose own username, email or idnumber was read from the site and
+    answers to no listed value (emails ignoring case, idnumbers also in the spellings a MySQL/MariaDB site takes as
+    equal). A member whose value the token's user may not see (a lookup by id answers without C(username) and
+    C(idnumber) unless it has C(moodle/user:viewalldetails), without C(email) unless C(moodle/site:viewuseridentity)),
+    or that the site did not answer for, is then kept, and a warning names it by id and the capability."
+  - "Lookups by username or idnumber need C(moodle/user:viewalldetails), by email C(moodle/site:viewuseridentity),
+    by id C(moodle/user:viewdetails): without it the site answers as if no user existed, and the message says so."
 seealso:
   - module: pluto.lms.pluto_cohort
   - module: pluto.lms.pluto_cohort_info
@@ -201,8 +226,8 @@ member_count:
   sample: 5120
 """
 
-from ansible_collections.pluto.lms.plugins.module_utils.cohort_member import logic
-from ansible_collections.pluto.lms.plugins.module_utils._runner import run_logic_module
+from ansible_collections.pluto.lms.plugins.module_utils._cohort_member import plan
+from ansible_collections.pluto.lms.plugins.module_utils._runner import run_module
 
 MODULE_ARGS = dict(
     argument_spec=dict(
@@ -220,7 +245,7 @@ MODULE_ARGS = dict(
 
 
 def main():
-    run_logic_module(MODULE_ARGS, logic)
+    run_module(MODULE_ARGS, plan)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ COHORT_VIEW = 'moodle/cohort:view'
 COHORT_MANAGE = 'moodle/cohort:manage'
 COHORT_ASSIGN = 'moodle/cohort:assign'
 USER_VIEW = 'moodle/user:viewdetails'
+USER_VIEW_ALL = 'moodle/user:viewalldetails'
+VIEW_IDENTITY = 'moodle/site:viewuseridentity'
 USER_CREATE = 'moodle/user:create'
 USER_UPDATE = 'moodle/user:update'
 USER_DELETE = 'moodle/user:delete'
@@ -35,12 +37,16 @@ CATEGORY_MANAGE = 'moodle/category:manage'
 CATEGORY_VIEWHIDDEN = 'moodle/category:viewhiddencategories'
 
 _COHORT = {COHORT_VIEW, COHORT_MANAGE, COHORT_ASSIGN}
-_EVERYTHING = {REST_USE, USER_VIEW, USER_CREATE, USER_UPDATE, USER_DELETE, CATEGORY_MANAGE, CATEGORY_VIEWHIDDEN} | _COHORT
+_EVERYTHING = {REST_USE, USER_VIEW, USER_VIEW_ALL, VIEW_IDENTITY, USER_CREATE, USER_UPDATE, USER_DELETE, CATEGORY_MANAGE, CATEGORY_VIEWHIDDEN} | _COHORT
 ROLE_CAPABILITIES = {
     'admin': frozenset(_EVERYTHING),
     'manager': frozenset(_EVERYTHING),
     'cohortmanager': frozenset({REST_USE} | _COHORT),
     'viewer': frozenset({REST_USE, COHORT_VIEW}),
+    # Partial user-view rights (each with moodle/cohort:view): what a lookup finds and shows depends on them.
+    'viewdetails': frozenset({REST_USE, COHORT_VIEW, USER_VIEW}),
+    'viewalldetails': frozenset({REST_USE, COHORT_VIEW, USER_VIEW, USER_VIEW_ALL}),
+    'viewuseridentity': frozenset({REST_USE, COHORT_VIEW, USER_VIEW, VIEW_IDENTITY}),
     'noaccess': frozenset({REST_USE}),
     'norest': frozenset(),
 }
@@ -801,18 +807,36 @@ def get_cohort_members(call, params):
 
 # --- users ------------------------------------------------------------------------------
 def user_details(call, row):
-    """user_get_user_details() as a user with full view rights sees it."""
+    """user_get_user_details() as the token's user sees it.
+
+    moodle/user:viewdetails shows the name and a few settings; moodle/user:viewalldetails adds
+    username, idnumber, department and the account settings; moodle/site:viewuseridentity adds
+    email (the site's showuseridentity is the default, ``email``).
+    """
     image = '%s/theme/image.php/boost/core/1795729633/u/' % call.site.siteurl
-    details = {'id': row['id'], 'username': row['username'], 'firstname': row['firstname'],
-               'lastname': row['lastname'], 'fullname': ('%s %s' % (row['firstname'], row['lastname'])),
-               'email': row['email'], 'department': row['department']}
-    if row['institution']:
-        details['institution'] = row['institution']
-    if row['idnumber']:
-        details['idnumber'] = row['idnumber']
-    details.update({'firstaccess': 0, 'lastaccess': 0, 'auth': row['auth'], 'suspended': bool(row['suspended']),
-                    'confirmed': bool(row['confirmed']), 'lang': row['lang'], 'theme': row['theme'],
-                    'timezone': row['timezone'], 'mailformat': row['mailformat'], 'trackforums': 0})
+    all_details = call.has(USER_VIEW_ALL)
+    identity = call.has(VIEW_IDENTITY)
+    details = {'id': row['id'], 'firstname': row['firstname'], 'lastname': row['lastname'],
+               'fullname': ('%s %s' % (row['firstname'], row['lastname']))}
+    if all_details:
+        details['username'] = row['username']
+    if identity:
+        details['email'] = row['email']
+    if all_details:
+        details['department'] = row['department']
+        if row['institution']:
+            details['institution'] = row['institution']
+        if row['idnumber']:
+            details['idnumber'] = row['idnumber']
+    details.update({'firstaccess': 0, 'lastaccess': 0})
+    if all_details:
+        details['auth'] = row['auth']
+    details['suspended'] = bool(row['suspended'])
+    if all_details:
+        details.update({'confirmed': bool(row['confirmed']), 'lang': row['lang'], 'theme': row['theme']})
+    details['timezone'] = row['timezone']
+    if all_details:
+        details.update({'mailformat': row['mailformat'], 'trackforums': 0})
     if row['description']:
         text, textformat = format_text(row['description'], FORMAT_HTML, call.raw)
         details['description'], details['descriptionformat'] = text, textformat

@@ -413,3 +413,47 @@ def test_fault_plan_rejects_userids_for_other_modes():
         assert answer.status == 400
         plan = sim.set_faults('concurrent_add', userids=[3, 4])
         assert plan['mode'] == 'concurrent_add' and plan['userids'] == [3, 4]
+
+
+# --- partial user-view rights -------------------------------------------------------------------
+RIGHTS_TOKENS = ['simtoken:manager', 'details:viewdetails', 'alldetails:viewalldetails',
+                 'identity:viewuseridentity', 'view:viewer']
+
+
+@pytest.fixture(name='rights_site', scope='module')
+def fixture_rights_site():
+    """A site with one token per user-view role."""
+    sim = start_simulator(seed_users=3, token=RIGHTS_TOKENS, no_shuffle=True)
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.mark.parametrize('token,found,hidden', [
+    ('details', {'id'}, {'username', 'email', 'idnumber', 'auth', 'lang', 'department'}),
+    ('alldetails', {'id', 'username', 'idnumber'}, {'email'}),
+    ('identity', {'id', 'email'}, {'username', 'idnumber', 'auth'}),
+    ('simtoken', {'id', 'username', 'idnumber', 'email'}, set()),
+    ('view', set(), set())])
+def test_lookups_follow_the_tokens_view_rights(rights_site, token, found, hidden):
+    """Which lookups find users, and which keys they carry, per role."""
+    user = {row['username']: row for row in rights_site.state()['users']}['u00001']
+    for field in ('id', 'username', 'idnumber', 'email'):
+        answer = lookup(rights_site, field, [str(user[field])], token=token)
+        if field in found:
+            assert [row['id'] for row in answer] == [user['id']], (token, field)
+            assert not hidden & set(answer[0]), (token, field, sorted(answer[0]))
+            assert {'id', 'firstname', 'lastname', 'fullname', 'suspended', 'timezone'} <= set(answer[0])
+        else:
+            assert answer == [], (token, field)
+
+
+def test_cohort_members_need_only_cohort_view(rights_site):
+    """Every role with moodle/cohort:view reads member ids."""
+    cohortid = create(rights_site, 'rights-c')[0]['id']
+    users = {row['username']: row['id'] for row in rights_site.state()['users']}
+    rights_site.call('core_cohort_add_cohort_members', add_by('id', cohortid, 'username', ['u00001', 'u00002']))
+    for token in ('details', 'alldetails', 'identity', 'view'):
+        answer = rights_site.call('core_cohort_get_cohort_members', {'cohortids': [cohortid]}, token=token)
+        assert sorted(answer[0]['userids']) == sorted([users['u00001'], users['u00002']]), token
