@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, pluto.lms maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Runs pluto_cohorts's logic in the controller (no module process a task)."""
+"""Runs pluto_cohorts' plan in the controller (no module process a task)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -12,4 +12,4 @@ from ansible_collections.pluto.lms.plugins.plugin_utils.action import PlutoActio
 
 class ActionModule(PlutoActionBase):
     MODULE_ARGS = pluto_cohorts.MODULE_ARGS
-    LOGIC = staticmethod(pluto_cohorts.logic)
+    PLAN = staticmethod(pluto_cohorts.plan)

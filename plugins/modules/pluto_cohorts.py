@@ -287,8 +287,8 @@ gathered:
        members: [asmith, jdoe]}
 """
 
-from ansible_collections.pluto.lms.plugins.module_utils._cohorts import logic
-from ansible_collections.pluto.lms.plugins.module_utils.runner import run_module
+from ansible_collections.pluto.lms.plugins.module_utils._cohorts import plan
+from ansible_collections.pluto.lms.plugins.module_utils._runner import run_module
 
 COHORT_OPTIONS = dict(
     idnumber=dict(type="str", required=True),
@@ -320,7 +320,7 @@ MODULE_ARGS = dict(
 
 
 def main():
-    run_module(MODULE_ARGS, logic)
+    run_module(MODULE_ARGS, plan)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import threading
 
 import pytest
-import requests
 
-from ansible_collections.pluto.lms.plugins.module_utils.client import PlutoClient, PlutoError
-from ansible_collections.pluto.lms.plugins.module_utils._cohorts import logic
+from ansible_collections.pluto.lms.plugins.module_utils._cohorts import plan
+from ansible_collections.pluto.lms.plugins.module_utils._runner import run_plan
 
 TOKEN = "cohorts-unit-token"
 
@@ -49,27 +49,29 @@ def fresh(simulator_factory):
     return simulator_factory("--token", TOKEN, seed_users=3000)
 
 
-def params(**options):
-    result = dict(config=[], state="merged", user_field="username", missing_users="fail", batch_size=500, keep=[],
+def params(sim, **options):
+    result = dict(url=sim.url, token=TOKEN, validate_certs=True, ca_path=None, timeout=30, retries=0,
+                  config=[], state="merged", user_field="username", missing_users="fail", batch_size=500, keep=[],
                   delete_cohorts_without_idnumber=False, gather_members=False)
     result.update(options)
     return result
 
 
-def run(sim, check_mode=False, session=None, **options):
-    """(result, requests sent, write functions sent) of one task."""
+def run(sim, check_mode=False, **options):
+    """(result, requests sent, write functions sent) of one task that must succeed."""
     sim.reset_log()
-    client = PlutoClient(sim.url, TOKEN, retries=0, backoff=0.01, check_mode=check_mode, session=session)
-    result = logic(params(**options), client, check_mode=check_mode, diff=True)
+    result = run_plan(plan, params(sim, **options), check_mode=check_mode, diff=True)
+    assert not result.get("failed"), result.get("msg")
     log = sim.requests()
     return result, len(log), [r["wsfunction"] for r in log if r["write"]]
 
 
-def fails(sim, **options):
+def fails(sim, check_mode=False, **options):
+    """The result of one task that must fail."""
     sim.reset_log()
-    with pytest.raises(PlutoError) as caught:
-        logic(params(**options), PlutoClient(sim.url, TOKEN, retries=0, backoff=0.01), check_mode=False, diff=True)
-    return caught.value
+    result = run_plan(plan, params(sim, **options), check_mode=check_mode, diff=True)
+    assert result.get("failed"), result
+    return result
 
 
 def cohorts_of(sim):
@@ -256,24 +258,24 @@ def test_gathered_by_idnumber_leaves_out_users_without_one_and_says_so(site):
     (dict(config=[{"idnumber": "Straße", "name": "A"}, {"idnumber": "STRASSE", "name": "B"}]),
      ["MySQL/MariaDB sites take them as the same"]),
     (dict(config=[{"idnumber": "a", "name": "A", "members": ["ok", "mary jane", "Ünïcode"]}]),
-     ["2 value(s) that cannot be a username on the site: 'mary jane', 'Ünïcode'"]),
+     ["cohort 'a': members holds 2 value(s) that are not Moodle usernames", "'mary jane', 'ünïcode'"]),
     (dict(batch_size=0), ["batch_size must be between 1 and 500"]),
     (dict(state="gathered", config=[{"idnumber": "a"}]), ["state gathered reads the site and takes no config"]),
 ])
 def test_bad_input_is_named_before_any_request(site, options, texts):
     error = fails(site, **options)
     for text in texts:
-        assert text in str(error)
+        assert text in error["msg"]
     assert site.requests() == []
 
 
 def test_site_problems_are_named_together_before_any_write(site):
     error = fails(site, config=[{"idnumber": "STAFF", "name": "Caps"}, {"idnumber": "new"},
-                                {"idnumber": "legacy", "custom_fields": {"nosuch": 1}}])
-    text = str(error)
-    assert "cohort 'STAFF' does not exist, but the site holds 'staff' (id" in text
-    assert "cohort 'new' does not exist on the site, and the task gives no name" in text
-    assert "custom field nosuch not defined" in text
+                                {"idnumber": "incat", "category_idnumber": "NOSUCH"}])
+    text = error["msg"]
+    assert "cohort 'STAFF': the site holds no cohort with exactly this idnumber, but holds cohort 'staff' (id" in text
+    assert "cohort 'new': name is required to create the cohort" in text
+    assert "there is no course category with idnumber 'NOSUCH'" in text
     assert [r for r in site.requests() if r["write"]] == []
 
 
@@ -281,11 +283,11 @@ def test_missing_users_fail_before_any_write_or_are_skipped_with_a_warning(site)
     config = [{"idnumber": "newone", "name": "New", "members": ["u00001", "ghost", "mary jane"]},
               {"idnumber": "staff", "members": ["ghost", "u00002"]}]
     error = fails(site, state="replaced", config=config)
-    assert "members holds 1 value(s) that cannot be a username on the site: 'mary jane'" in str(error)
+    assert "cohort 'newone': members holds 1 value(s) that are not Moodle usernames" in error["msg"]
     assert site.requests() == []
     error = fails(site, state="replaced", config=config[1:])
-    assert "1 listed user(s) do not exist on the site (looked up by username): ghost" in str(error)
-    assert error.result["missing_users"] == ["ghost"]
+    assert "1 listed user(s) do not exist on the site (looked up by username): ghost" in error["msg"]
+    assert error["missing_users"] == ["ghost"]
     assert [r for r in site.requests() if r["write"]] == []
     result, _count, _writes = run(site, state="replaced", config=config[:1] + [{"idnumber": "staff", "members": ["ghost", "u00002"]}],
                                   missing_users="warn")
@@ -297,8 +299,14 @@ def test_missing_users_fail_before_any_write_or_are_skipped_with_a_warning(site)
 
 def test_replaced_never_empties_cohorts_when_no_listed_user_is_found(site):
     error = fails(site, state="replaced", config=[{"idnumber": "staff", "members": ["ghost"]}], missing_users="ignore")
-    assert "none of the 1 listed users was found" in str(error)
+    assert "none of the 1 listed users was found" in error["msg"]
     assert cohorts_of(site)["staff"] == users(1, 2)
+
+
+def test_custom_fields_the_site_does_not_define_are_never_reported_as_set(site):
+    result, _count, writes = run(site, config=[{"idnumber": "legacy", "custom_fields": {"nosuch": 1}}])
+    assert (result["changed"], writes) == (False, [])
+    assert any("does not define the custom field(s) nosuch" in w for w in result["warnings"])
 
 
 def test_duplicates_on_the_site_are_named(site):
@@ -308,7 +316,7 @@ def test_duplicates_on_the_site_are_named(site):
                                                           "categorytype": {"type": "system", "value": ""}}]},
              token=TOKEN)
     error = fails(site, config=[{"idnumber": "staff", "name": "Staff"}])
-    assert "the site holds 2 cohorts with idnumber 'staff' (ids %d, %d)" % tuple(sorted([ids["staff"], ids["legacy"]])) in str(error)
+    assert "the site holds 2 cohorts with idnumber 'staff' (ids %d, %d)" % tuple(sorted([ids["staff"], ids["legacy"]])) in error["msg"]
 
 
 # --- failures part-way and races ---------------------------------------------------------------
@@ -320,85 +328,70 @@ def test_a_failure_part_way_says_what_was_applied(fresh):
     fresh.set_faults("503", functions=["core_cohort_add_cohort_members"], skip=1, count=-1)
     error = fails(fresh, config=config, state="replaced")
     fresh.clear_faults()
-    assert error.result["applied"]["created"] == ["c000", "c001", "c002", "c003"]
-    assert error.result["applied"]["members_added"] == 500
-    assert "applied before the failure: 4 cohort(s) created, 500 member(s) added; run the task again" in str(error)
-    assert error.result["changed"]
+    assert error["applied"]["created"] == ["c000", "c001", "c002", "c003"]
+    assert error["applied"]["members_added"] == 500
+    assert "applied: 4 cohort(s) created, 500 members added; run the task again to finish" in error["msg"]
+    assert error["changed"]
     result, _count, _writes = run(fresh, config=config, state="replaced")
     assert result["totals"]["members_added"] == 1100 and result["totals"]["created"] == 0
 
 
-class RaceSession(requests.Session):
-    """Runs before(wsfunction) ahead of each request the task sends (the other party's move)."""
-
-    def __init__(self, before):
-        super(RaceSession, self).__init__()
-        self.before = before
-
-    def post(self, url, data=None, **kwargs):  # pylint: disable=arguments-differ
-        self.before(dict(data or [])["wsfunction"])
-        return super(RaceSession, self).post(url, data=data, **kwargs)
+def survivors(sim, idnumber):
+    return sorted(c["id"] for c in sim.state()["cohorts"] if c["idnumber"] == idnumber)
 
 
-def test_a_cohort_created_by_another_run_at_the_same_moment(fresh):
-    done = []
-
-    def other_run(wsfunction):
-        if wsfunction == "core_cohort_create_cohorts" and not done:
-            done.append(fresh.call("core_cohort_create_cohorts", {"cohorts": [
-                {"categorytype": {"type": "system", "value": ""}, "name": "Other", "idnumber": "raced"}]}, token=TOKEN))
-
-    result, _count, _writes = run(fresh, session=RaceSession(other_run),
-                                  config=[{"idnumber": "raced", "name": "Raced", "members": ["u00001"]},
-                                          {"idnumber": "calm", "name": "Calm"}])
-    site = fresh.state()["cohorts"]
-    raced = [c for c in site if c["idnumber"] == "raced"]
-    assert len(raced) == 1
-    entry = [e for e in result["cohorts"] if e["idnumber"] == "raced"][0]
-    assert entry["id"] == raced[0]["id"] and entry["added"] == ["u00001"]
-    assert any("another run created" in w for w in result["warnings"])
+@pytest.mark.parametrize("db", ["postgres", "mariadb"])
+def test_a_create_another_run_duplicated_converges_on_the_lowest_id(simulator_factory, db):
+    sim = simulator_factory("--token", TOKEN, seed_users=10, db=db)
+    sim.set_faults("concurrent_create", functions=["core_cohort_create_cohorts"], count=1)
+    result, _count, writes = run(sim, state="replaced", config=[{"idnumber": "raced", "name": "Raced", "members": ["u00001"]}])
+    assert len(survivors(sim, "raced")) == 1
+    entry = result["cohorts"][0]
+    assert entry["id"] == survivors(sim, "raced")[0] and entry["added"] == ["u00001"]
+    assert cohorts_of(sim)["raced"] == ["u00001"]
+    assert any("another run created the same idnumber at the same moment" in w for w in result["warnings"])
+    assert writes[0] == "core_cohort_create_cohorts" and "core_cohort_add_cohort_members" in writes
 
 
-def test_a_member_added_by_another_run_at_the_same_moment_is_no_error(fresh):
+@pytest.mark.parametrize("offset_ms", [0, 150, 310])
+def test_two_concurrent_runs_of_a_tenant_leave_one_cohort_each(simulator_factory, offset_ms):
+    """Both runs succeed, however their requests interleave (duplicates, or the loser's invalidparameter)."""
+    sim = simulator_factory("--token", TOKEN, seed_users=10, race_window_ms=150)
+    config = [{"idnumber": "t-%d" % n, "name": "T %d" % n, "members": ["u00001", "u00002"]} for n in range(3)]
+    results = [None, None]
+    start = threading.Barrier(2)
+
+    def one_run(index):
+        start.wait()
+        if index:
+            threading.Event().wait(offset_ms / 1000.0)
+        results[index] = run_plan(plan, params(sim, state="replaced", config=config), check_mode=False, diff=False)
+
+    threads = [threading.Thread(target=one_run, args=(index,)) for index in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert all(r is not None and not r.get("failed") for r in results), results
+    for n in range(3):
+        kept = survivors(sim, "t-%d" % n)
+        assert len(kept) == 1
+        assert [[e["id"] for e in r["cohorts"] if e["idnumber"] == "t-%d" % n][0] for r in results] == kept * 2
+    assert cohorts_of(sim) == dict(("t-%d" % n, ["u00001", "u00002"]) for n in range(3))
+
+
+def test_an_add_refused_because_another_run_added_the_same_users_is_resent(fresh):
     run(fresh, config=[{"idnumber": "a", "name": "A"}, {"idnumber": "b", "name": "B"}])
-    calls = []
-
-    def other_run(wsfunction):
-        if wsfunction == "core_cohort_add_cohort_members" and not calls:
-            calls.append(1)
-            ids = dict((c["idnumber"], c["id"]) for c in fresh.state()["cohorts"])
-            fresh.call("core_cohort_add_cohort_members", {"members": [
-                {"cohorttype": {"type": "id", "value": ids["a"]}, "usertype": {"type": "username", "value": "u00001"}}]},
-                token=TOKEN)
-
-    result, _count, _writes = run(fresh, session=RaceSession(other_run), state="replaced",
+    ids = dict((u["username"], u["id"]) for u in fresh.state()["users"])
+    fresh.set_faults("concurrent_add", functions=["core_cohort_add_cohort_members"], count=1,
+                     userids=[ids["u00002"], ids["u00003"]])
+    result, _count, _writes = run(fresh, state="replaced",
                                   config=[{"idnumber": "a", "members": users(1, 3)}, {"idnumber": "b", "members": users(2, 3)}])
     assert cohorts_of(fresh) == {"a": users(1, 3), "b": users(2, 3)}
-    assert result["totals"]["members_added"] == 5
-
-
-def test_two_runs_that_both_created_one_idnumber_converge_on_the_lowest_id(fresh):
-    # Real sites check and insert without a lock, so both creates can succeed. The simulator refuses the
-    # second create, so the other run's cohort appears by a rename (the site's update does not check).
-    run(fresh, config=[{"idnumber": "older", "name": "Older"}])
-    older = fresh.state()["cohorts"][0]["id"]
-    moves = []
-
-    def other_run(wsfunction):
-        if wsfunction == "core_cohort_get_cohorts" and len(moves) == 0 and any(
-                c["idnumber"] == "raced" for c in fresh.state()["cohorts"]):
-            moves.append(fresh.call("core_cohort_update_cohorts", {"cohorts": [
-                {"id": older, "name": "Theirs", "idnumber": "raced", "categorytype": {"type": "system", "value": ""}}]},
-                token=TOKEN))
-
-    result, _count, writes = run(fresh, session=RaceSession(other_run),
-                                 config=[{"idnumber": "raced", "name": "Raced", "members": ["u00001"]}])
-    assert moves
-    raced = [c for c in fresh.state()["cohorts"] if c["idnumber"] == "raced"]
-    assert [c["id"] for c in raced] == [older]
-    assert result["cohorts"][0]["id"] == older
-    # The log holds the other run's rename too.
-    assert writes == ["core_cohort_create_cohorts", "core_cohort_update_cohorts", "core_cohort_delete_cohorts",
-                      "core_cohort_add_cohort_members"]
-    assert cohorts_of(fresh)["raced"] == ["u00001"]
-    assert any("deleted its own copy" in w for w in result["warnings"])
+    adds = [r for r in fresh.requests() if r["wsfunction"] == "core_cohort_add_cohort_members"]
+    # Refused whole, then sent again once the members were read again.
+    assert [r["errorcode"] for r in adds] == ["dmlwriteexception", None]
+    assert [e["added"] for e in result["cohorts"]] == [users(1, 3), users(2, 3)]
+    rerun, _count, writes = run(fresh, state="replaced",
+                                config=[{"idnumber": "a", "members": users(1, 3)}, {"idnumber": "b", "members": users(2, 3)}])
+    assert (rerun["changed"], writes) == (False, [])
