@@ -395,3 +395,21 @@ def test_an_add_refused_because_another_run_added_the_same_users_is_resent(fresh
     rerun, _count, writes = run(fresh, state="replaced",
                                 config=[{"idnumber": "a", "members": users(1, 3)}, {"idnumber": "b", "members": users(2, 3)}])
     assert (rerun["changed"], writes) == (False, [])
+
+
+def test_2000_cohorts_of_50_members_in_one_task_cost_requests_linear_in_their_size(fresh):
+    """100,000 memberships: one add request per 500 of them, a few creates, three lookups (2,900 distinct users);
+    the rerun reads only. (Wall time and memory are for make bench, never asserted.)"""
+    config = [dict(item, idnumber="big-%04d" % n, name="Big %d" % n) for n, item in enumerate(sync_config(2000, 50, 2900))]
+    result, _count, _writes = run(fresh, state="replaced", config=config)
+    by_function = {}
+    for entry in fresh.requests():
+        by_function[entry["wsfunction"]] = by_function.get(entry["wsfunction"], 0) + 1
+    assert result["totals"]["created"] == 2000 and result["totals"]["members_added"] == 100000
+    assert by_function["core_cohort_add_cohort_members"] == 100000 // 500
+    assert by_function["core_cohort_create_cohorts"] <= 5
+    assert by_function["core_user_get_users_by_field"] == 3
+    assert sum(by_function.values()) <= 100000 // 500 + 12
+    rerun, count, writes = run(fresh, state="replaced", config=config)
+    assert (rerun["changed"], writes) == (False, [])
+    assert count <= 10
