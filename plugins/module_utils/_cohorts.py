@@ -102,8 +102,9 @@ class Wanted(object):
         self.item = item
         self.idnumber = item.get("idnumber")
         self.deleting = options.state == "deleted" or (item.get("state") or "present") == "absent"
-        params = dict((k, item.get(k)) for k in ("idnumber", "name", "description", "description_format", "visible",
-                                                   "theme", "custom_fields", "category_id", "category_idnumber"))
+        keys = ("idnumber", "name", "description", "description_format", "visible", "theme", "custom_fields",
+                "category_id", "category_idnumber")
+        params = dict((k, item.get(k)) for k in keys)
         params["state"] = "absent" if self.deleting else "present"
         self.task = _cohort.CohortTask(params)
         self.values = item.get("members")
@@ -384,7 +385,7 @@ def plan_members(reader, options, entries, warnings):
         # identify the members, all cohorts' unknown members read in one lookup by id first.
         unknown = sorted(m for m in every_member - set(resolution.ids.values()) if m not in resolution.records)
         if unknown and options.user_field != "id":
-            users, _ = lookup_values(reader, "id", unknown)
+            users = lookup_values(reader, "id", unknown)[0]
             resolution.records.update((int(u["id"]), UserRef.from_site(u)) for u in users if not is_deleted(u))
         for entry in listing:
             if entry.members:
@@ -480,7 +481,7 @@ class TaskPlan(Plan):
     """The whole task's plan. With creates, the first phase holds them only (see follow_up)."""
 
     def __init__(self, task, phase, **kwargs):
-        super(TaskPlan, self).__init__(reporter=lambda plan, outcome: task.report(plan, outcome), **kwargs)
+        super(TaskPlan, self).__init__(reporter=task.report, **kwargs)
         self.task = task
         self.phase = phase
 
@@ -726,8 +727,8 @@ class CohortsTask(object):
     def failure(self, failed, results):
         applied = applied_summary(self.entries)
         first = failed[0]
-        message = "%d of %d cohort(s) failed; the first, %s: %s" % (len(failed), len(self.entries), first.label,
-                                                                  first.failure)
+        message = "%d of %d cohort(s) failed; the first, %s: %s" % (
+            len(failed), len(self.entries), first.label, first.failure)
         text = applied_text(applied)
         if text:
             message += "; applied: %s; run the task again to finish" % text
@@ -829,8 +830,8 @@ def rendered(lines):
     out = []
     for key, value in lines:
         if isinstance(value, dict):
-            out.append("%s: {%s}" % (key, ", ".join("%s: %s" % (render_scalar(k), render_scalar(v))
-                                                     for k, v in sorted(value.items()))))
+            pairs = ["%s: %s" % (render_scalar(k), render_scalar(v)) for k, v in sorted(value.items())]
+            out.append("%s: {%s}" % (key, ", ".join(pairs)))
         else:
             out.append("%s: %s" % (key, render_scalar(value)))
     return out
@@ -853,7 +854,7 @@ def gather(reader, options, warnings):
     if without:
         warnings.append("%d cohort(s) without idnumber are not in gathered (config identifies cohorts by idnumber): %s"
                         % (len(without), ", ".join("%s (id %s)" % (render_scalar(c.get("name")), c["id"])
-                                                    for c in without[:NAMES_SHOWN])))
+                                                   for c in without[:NAMES_SHOWN])))
     categories = Categories(reader)
     contexts = ContextLocator(reader, categories).locate([int(c["id"]) for c in with_idnumber], "") if with_idnumber else {}
     members, names = {}, {}

@@ -18,13 +18,21 @@ description:
     V(merged), V(replaced), V(overridden), V(deleted), V(gathered)).
   - A cohort is identified by its exact idnumber. Only the fields an item gives are managed; the rest are left as
     they are on the site.
-  - "The site is read once: its cohorts (1 request), the members of every listed cohort that lists members
-    (1 request per 1,000 cohorts), every listed user once however many cohorts list it (1 request per 1,000 users),
-    and only when needed the cohorts' contexts (a search of the system context, and of the categories the items
-    name). Then the writes are batched by function across cohorts: one create request for many cohorts (split only
-    to stay under 2,000 form fields), one update request, additions and removals that span cohorts
-    (O(batch_size) members a request), one delete request. Request counts measured on the cost-free simulator:
-    204 new cohorts take 5 requests (2 writes); a rerun 2 to 4; 10,000 memberships in 200 cohorts 25 to 30."
+  - "The site is read once: site info and its cohorts (2 requests), the members of every listed cohort that lists
+    members (1 request per 1,000 cohorts), every listed user once however many cohorts list it (1 request per 1,000
+    users, sent concurrently), and only when needed the cohorts' contexts (a search of the system context, and of the
+    categories the items name; the site does not say which context holds a cohort, and an update must name it).
+    Then the writes are batched by function across cohorts: one create request for many cohorts (split only to stay
+    under 2,000 form fields and O(max_input_vars)), one update request, additions and removals that span cohorts
+    (O(batch_size) members a request), one delete request. After creating, the cohorts are read once more."
+  - "Request counts on the simulator (cost-free, counted from its request log): 204 new cohorts, one with members,
+    take 6 requests (2 writes), the rerun 4; 200 cohorts of 50 users (10,000 memberships, 2,900 distinct users)
+    take 26 requests (20 writes), the rerun 6; 2,000 cohorts of 50 users (100,000 memberships) take 210 requests,
+    the rerun 7."
+  - "The per-cohort rules are those of M(pluto.lms.pluto_cohort) and M(pluto.lms.pluto_cohort_member) (the same code
+    plans each cohort): custom fields the site does not define are left out with a warning and never reported as
+    set; a member is removed only when it is positively identified as a user the cohort does not list (a member the
+    token's user may not see, or that answers to a listed value the lookup did not find, stays, with a warning)."
   - Everything is checked before the first write, with one message naming every problem (bad values, idnumbers
     listed twice, missing users, duplicates on the site, idnumbers that MySQL/MariaDB sites take as one).
 options:
@@ -38,9 +46,10 @@ options:
     suboptions:
       idnumber:
         description:
-          - The cohort's idnumber, which identifies it (exactly: case, accents and spaces count).
-          - Creating a cohort whose idnumber a MySQL/MariaDB site takes as equal to an existing cohort's (for example
-            C(staff) while C(STAFF) exists) fails before any write, naming that cohort, on every site.
+          - The cohort's idnumber, which identifies it exactly (case, accents and spaces count).
+          - "Creating a cohort whose idnumber a MySQL/MariaDB site takes as equal to an existing cohort's (for example
+            C(staff) while C(STAFF) exists), or listing two such idnumbers, fails before any write, naming them, on
+            every site."
         type: str
         required: true
       name:
@@ -77,7 +86,7 @@ options:
           - With O(state=merged) they are added (no member is removed); with V(replaced) and V(overridden) the cohort
             holds exactly them (an empty list empties it).
           - Usernames are stripped and lowercased; a value that cannot be a username (Moodle allows lowercase letters,
-            digits, C(_ - @ .)) is a missing user.
+            digits, C(_ - @ .)) is a missing user. Emails are matched ignoring case, as Moodle does.
         type: list
         elements: str
       state:
@@ -108,7 +117,7 @@ options:
       - V(fail) fails the task before any write, naming every missing user; V(warn) goes on without them and names
         them in a warning; V(ignore) goes on silently. Either way they are returned in RV(missing_users) and in each
         cohort's C(missing).
-      - A listed user is never taken as a reason to remove a member: V(replaced) removes only members that are not
+      - A listed user is never a reason to remove a member; V(replaced) removes only members that are not
         listed. If none of the listed users is found (the token's user may lack the right to view users), V(replaced)
         and V(overridden) fail rather than empty the cohorts.
     type: str
@@ -128,7 +137,7 @@ options:
   delete_cohorts_without_idnumber:
     description:
       - With O(state=overridden), also delete the site's cohorts that have no idnumber (cohorts made in the site's
-        web interface usually have none). Off by default: they are left alone, with a warning naming them.
+        web interface usually have none). Off by default, and they are then left alone, with a warning naming them.
     type: bool
     default: false
   gather_members:
@@ -157,8 +166,9 @@ notes:
     uses; C(core_cohort_search_cohorts) to find contexts, C(core_cohort_get_cohort_members) and
     C(core_user_get_users_by_field) for members, and the write functions the plan needs. Every missing one is named at
     once before any write; in check mode a missing write function is only a warning.
-  - If a write request fails after earlier ones were applied, the task fails with C(changed=true), says what was
-    applied, and returns it in RV(applied) and RV(cohorts). Running the task again finishes the job.
+  - If a write request fails, the cohorts it carried fail (each entry of RV(cohorts) says why) and the others go on;
+    the task fails with C(changed=true) when anything was applied, says what, and returns it in RV(applied) and
+    RV(cohorts). Running the task again finishes the job.
   - Another run that creates the same idnumber at the same moment is detected by reading the cohorts back after the
     creates; the lowest id wins, and a copy this task made that is still empty is deleted. Another run adding the same
     users at the same moment makes the site refuse the add request; the members are read again and the rest resent,
@@ -203,7 +213,7 @@ EXAMPLES = r"""
     gather_members: true
   register: tenant
 
-- name: Write its cohorts to a vars file (run them back with state merged or replaced: nothing changes)
+- name: Write its cohorts to a vars file (applied back with state merged or replaced, nothing changes)
   ansible.builtin.copy:
     content: "{{ {'tenant_cohorts': tenant.gathered} | to_nice_yaml }}"
     dest: host_vars/lakeside/cohorts.yml
@@ -254,6 +264,14 @@ cohorts:
       description: Members after the task.
       type: int
       returned: for a cohort with members
+    failed:
+      description: True for a cohort whose write failed (after a failure; see RV(cohorts[].msg)).
+      type: bool
+      returned: when a write of this cohort failed
+    msg:
+      description: Why the cohort's write failed.
+      type: str
+      returned: when a write of this cohort failed
   sample:
     - {idnumber: staff, id: 12, name: Staff, action: updated, fields: {name: {old: staff, new: Staff}},
        pruned: false, added: [jdoe], removed: [], missing: [], member_count: 2}

@@ -312,9 +312,8 @@ def test_custom_fields_the_site_does_not_define_are_never_reported_as_set(site):
 def test_duplicates_on_the_site_are_named(site):
     # The site's update does not keep idnumbers unique.
     ids = dict((c["idnumber"], c["id"]) for c in site.state()["cohorts"])
-    site.call("core_cohort_update_cohorts", {"cohorts": [{"id": ids["legacy"], "name": "Legacy", "idnumber": "staff",
-                                                          "categorytype": {"type": "system", "value": ""}}]},
-             token=TOKEN)
+    rename = {"id": ids["legacy"], "name": "Legacy", "idnumber": "staff", "categorytype": {"type": "system", "value": ""}}
+    site.call("core_cohort_update_cohorts", {"cohorts": [rename]}, token=TOKEN)
     error = fails(site, config=[{"idnumber": "staff", "name": "Staff"}])
     assert "the site holds 2 cohorts with idnumber 'staff' (ids %d, %d)" % tuple(sorted([ids["staff"], ids["legacy"]])) in error["msg"]
 
