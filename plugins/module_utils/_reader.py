@@ -87,11 +87,6 @@ class SiteReader(object):
         return self.__client.max_input_vars
 
     @property
-    def check_mode(self):
-        """Whether this run is in check mode (a planner may then only warn about a missing write function)."""
-        return bool(self.__client.check_mode)
-
-    @property
     def warnings(self):
         """Warnings of the connection (for example http:// to a remote site)."""
         return self.__client.warnings
