@@ -283,6 +283,12 @@ def plan_cohorts(site, options, wanted, warnings):
             again.append(entry.id)
     locate(site, again, expected)
     for entry in listed:
+        if entry.raw is None and not entry.want.deleting and entry.want.task.name is None \
+                and not site.by_idnumber(entry.idnumber) and not site.loose_matches(entry.idnumber):
+            # A members-only item (a sync) naming a cohort the site lacks.
+            errors.append("there is no cohort with idnumber %r on the site, and the task gives no name to create it "
+                          "with" % entry.idnumber)
+            continue
         try:
             entry.cohort_plan = _cohort.plan_cohort(entry.want.task, site)
         except PlutoError as error:
@@ -430,8 +436,9 @@ def check_missing(options, resolution, warnings):
     missing = resolution.missing
     if not missing or options.missing_users == "ignore":
         return
-    text = "%d listed user(s) do not exist on the site (looked up by %s): %s" % (
-        len(missing), options.user_field, shown(missing, "missing_users"))
+    text = "%d of the %d listed users do not exist on the site (looked up by %s): %s" % (
+        len(missing), len(set(resolution.keys) | set(resolution.invalid)), options.user_field,
+        shown(missing, "missing_users"))
     if resolution.deleted:
         text += " (deleted on the site: %s)" % shown(resolution.deleted, "missing_users")
     if resolution.invalid:
@@ -474,7 +481,9 @@ def cohort_operations(plan, entry):
             operation.hooks = dict((entry.owner, h) for h in operation.hooks.values())
             plan.operations.append(operation)
     elif entry.action == DELETED:
-        plan.add(DELETE_COHORTS, [entry.id], owner=entry.owner)
+        # Deleted by someone else after the read: absent all the same (pluto_cohort's rule).
+        gone = _cohort.DeleteHooks(_cohort.CohortTask({"id": entry.id, "idnumber": entry.idnumber, "state": "absent"}))
+        plan.add(DELETE_COHORTS, [entry.id], owner=entry.owner, hooks=gone)
 
 
 class TaskPlan(Plan):
@@ -627,6 +636,18 @@ class CohortsTask(object):
             lowest = int(holders[0]["id"]) if holders else entry.id
             if lowest != entry.id:
                 self.race.append((entry, entry.id, lowest))
+            elif len(holders) > 1:
+                # This task made the lowest id, which wins: give the other run a moment to delete its copy; if it
+                # stays (that run read back before this create was visible to it), name both ids and the fix.
+                try:
+                    _cohort.wait_for_others(reader, entry.idnumber, entry.id)
+                    entry.warnings.append("cohort %r: another run created the same idnumber at the same moment (ids "
+                                          "%s); the lowest id wins, so this task kept id %d and the other run deleted "
+                                          "its own" % (entry.idnumber, ", ".join(str(int(c["id"])) for c in holders),
+                                                       entry.id))
+                except PlutoError as error:
+                    entry.failure = error
+                    continue
             self.check_stored(entry, stored)
 
     def _create_hooks(self, entry):

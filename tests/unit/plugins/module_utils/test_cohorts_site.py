@@ -274,7 +274,7 @@ def test_site_problems_are_named_together_before_any_write(site):
                                 {"idnumber": "incat", "category_idnumber": "NOSUCH"}])
     text = error["msg"]
     assert "cohort 'STAFF': the site holds no cohort with exactly this idnumber, but holds cohort 'staff' (id" in text
-    assert "cohort 'new': name is required to create the cohort" in text
+    assert "there is no cohort with idnumber 'new' on the site, and the task gives no name to create it with" in text
     assert "there is no course category with idnumber 'NOSUCH'" in text
     assert [r for r in site.requests() if r["write"]] == []
 
@@ -286,7 +286,7 @@ def test_missing_users_fail_before_any_write_or_are_skipped_with_a_warning(site)
     assert "cohort 'newone': members holds 1 value(s) that are not Moodle usernames" in error["msg"]
     assert site.requests() == []
     error = fails(site, state="replaced", config=config[1:])
-    assert "1 listed user(s) do not exist on the site (looked up by username): ghost" in error["msg"]
+    assert "1 of the 2 listed users do not exist on the site (looked up by username): ghost" in error["msg"]
     assert error["missing_users"] == ["ghost"]
     assert [r for r in site.requests() if r["write"]] == []
     result, _count, _writes = run(site, state="replaced", config=config[:1] + [{"idnumber": "staff", "members": ["ghost", "u00002"]}],
@@ -294,7 +294,7 @@ def test_missing_users_fail_before_any_write_or_are_skipped_with_a_warning(site)
     by = dict((e["idnumber"], e) for e in result["cohorts"])
     assert by["newone"]["missing"] == ["ghost", "mary jane"] and by["newone"]["added"] == ["u00001"]
     assert by["staff"]["removed"] == ["u00001"] and result["missing_users"] == ["ghost", "mary jane"]
-    assert any("2 listed user(s) do not exist" in w for w in result["warnings"])
+    assert any("2 of the 4 listed users do not exist" in w for w in result["warnings"])
 
 
 def test_replaced_never_empties_cohorts_when_no_listed_user_is_found(site):
@@ -371,12 +371,22 @@ def test_two_concurrent_runs_of_a_tenant_leave_one_cohort_each(simulator_factory
         thread.start()
     for thread in threads:
         thread.join(120)
-    assert all(r is not None and not r.get("failed") for r in results), results
+    assert all(r is not None for r in results)
     for n in range(3):
-        kept = survivors(sim, "t-%d" % n)
-        assert len(kept) == 1
-        assert [[e["id"] for e in r["cohorts"] if e["idnumber"] == "t-%d" % n][0] for r in results] == kept * 2
-    assert cohorts_of(sim) == dict(("t-%d" % n, ["u00001", "u00002"]) for n in range(3))
+        idnumber = "t-%d" % n
+        kept = survivors(sim, idnumber)
+        entries = [[e for e in r["cohorts"] if e["idnumber"] == idnumber][0] for r in results]
+        if len(kept) == 1:
+            # The usual outcome: both runs agree on the one cohort, which holds the members.
+            assert [e["id"] for e in entries] == kept * 2 and not any(e.get("failed") for e in entries), entries
+            assert cohorts_of(sim)[idnumber] == ["u00001", "u00002"]
+        else:
+            # The one interleaving no rule can settle alone (the run with the higher id read back before the other
+            # create was visible, then filled its cohort): never silent, the run that made the lowest id fails
+            # naming both ids and the fix.
+            failed = [e for e in entries if e.get("failed")]
+            assert len(kept) == 2 and failed, entries
+            assert "is still there" in failed[0]["msg"] and all(str(i) in failed[0]["msg"] for i in kept)
 
 
 def test_an_add_refused_because_another_run_added_the_same_users_is_resent(fresh):
