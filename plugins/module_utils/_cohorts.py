@@ -501,15 +501,13 @@ class TaskPlan(Plan):
 class CohortsTask(object):
     """What the task planned for every cohort, its two phases of writes, and its report."""
 
-    def __init__(self, options, site, entries, warnings, check_mode):
+    def __init__(self, options, site, entries, warnings):
         self.options = options
         self.site = site
         self.entries = entries
         self.warnings = warnings
-        self.check_mode = check_mode
         self.site_count = len(site.cohorts)
         self.outcomes = []
-        self.readback_warnings = []
 
     # ---- building the phases ----
 
@@ -690,6 +688,9 @@ class CohortsTask(object):
             entry.id = winner
             params = dict(_cohort.task_params(entry.want.task), id=winner)
             converged = _cohort.plan_cohort(_cohort.CohortTask(params), site)
+            if mine is None:
+                # The site refused this task's create: the cohort is the other run's, updated where it differs.
+                entry.action = UPDATED if converged.write == UPDATE_COHORTS else UNCHANGED
             for operation in converged.operations:
                 for op_entry in operation.entries:
                     op_entry.owner = entry.owner
@@ -938,7 +939,7 @@ def plan(params, reader):
     site = read_site(reader, wanted)
     entries = plan_cohorts(site, options, wanted, warnings)
     plan_members(reader, options, entries, warnings)
-    task = CohortsTask(options, site, entries, warnings, reader.check_mode)
+    task = CohortsTask(options, site, entries, warnings)
     writes = task.planned_functions()
     # Every write function of both phases, named at once before the first write (check mode: a warning).
     if reader.check_mode:
