@@ -66,6 +66,10 @@ GET_USERS = "core_user_get_users_by_field"
 
 # An add item is 4 form fields, a remove item 2: 500 members keep a request near 2,000 fields.
 MAX_BATCH_SIZE = 500
+# How long the run that made the lowest id of a concurrently created idnumber waits, re-reading, for the other
+# run to delete its copy (that run reads back right after its creates, which may take a few seconds for many
+# cohorts on a busy site): about 8 seconds in all, only when it happens.
+DUPLICATE_WAITS = (0.25, 0.5, 1.0, 2.0, 4.0)
 # Names a diff or a message shows before "... and N more".
 NAMES_SHOWN = 100
 
@@ -508,6 +512,8 @@ class CohortsTask(object):
         self.warnings = warnings
         self.site_count = len(site.cohorts)
         self.outcomes = []
+        self.pending_waits = []
+        self.reader = None
 
     # ---- building the phases ----
 
@@ -613,6 +619,7 @@ class CohortsTask(object):
                                   category_list=self.site.category_list, category_problem=self.site.category_problem)
         site.locator = self.site.locator
         self.after_creates = site
+        self.reader = reader
         self.race = []
         for entry in self.entries:
             if entry.action != CREATED or entry.failure is not None:
@@ -635,18 +642,25 @@ class CohortsTask(object):
             if lowest != entry.id:
                 self.race.append((entry, entry.id, lowest))
             elif len(holders) > 1:
-                # This task made the lowest id, which wins: give the other run a moment to delete its copy; if it
-                # stays (that run read back before this create was visible to it), name both ids and the fix.
-                try:
-                    _cohort.wait_for_others(reader, entry.idnumber, entry.id)
-                    entry.warnings.append("cohort %r: another run created the same idnumber at the same moment (ids "
-                                          "%s); the lowest id wins, so this task kept id %d and the other run deleted "
-                                          "its own" % (entry.idnumber, ", ".join(str(int(c["id"])) for c in holders),
-                                                       entry.id))
-                except PlutoError as error:
-                    entry.failure = error
-                    continue
+                # This task made the lowest id, which wins. The other run deletes its copy: checked after this
+                # task's own writes (which delete its copies of the idnumbers the other run won), see settle_waits.
+                self.pending_waits.append((entry, [int(c["id"]) for c in holders]))
             self.check_stored(entry, stored)
+
+    def settle_waits(self):
+        """The idnumbers this task won (it made the lowest id): give the other run a moment to delete its copy;
+        if the copy stays (that run read back before this create was visible to it, and went on with it), the
+        cohort fails naming both ids and the fix."""
+        waits, self.pending_waits = self.pending_waits, []
+        for entry, ids in waits:
+            try:
+                _cohort.wait_for_others(self.reader, entry.idnumber, entry.id, waits=DUPLICATE_WAITS)
+            except PlutoError as error:
+                entry.failure = entry.failure or error
+                continue
+            entry.warnings.append("cohort %r: another run created the same idnumber at the same moment (ids %s); the "
+                                  "lowest id wins, so this task kept id %d and the other run deleted its own"
+                                  % (entry.idnumber, ", ".join(str(i) for i in ids), entry.id))
 
     def _create_hooks(self, entry):
         for operation in entry.cohort_plan.operations if entry.cohort_plan is not None else []:
@@ -702,6 +716,8 @@ class CohortsTask(object):
     def report(self, plan, outcome):
         if outcome is not None and (not self.outcomes or self.outcomes[-1] is not outcome):
             self.take(outcome)
+        if outcome is not None and self.pending_waits:
+            self.settle_waits()
         applied_run = outcome is not None
         results = [self.entry_result(e, applied_run) for e in self.entries]
         order = sorted(range(len(self.entries)), key=lambda i: (self.entries[i].idnumber, self.entries[i].id or 0))

@@ -170,7 +170,9 @@ notes:
     the task fails with C(changed=true) when anything was applied, says what, and returns it in RV(applied) and
     RV(cohorts). Running the task again finishes the job.
   - Another run that creates the same idnumber at the same moment is detected by reading the cohorts back after the
-    creates; the lowest id wins, and a copy this task made that is still empty is deleted. Another run adding the same
+    creates; the lowest id wins, and a copy this task made that is still empty is deleted. The run that made the
+    lowest id waits a few seconds for the other run to delete its copy; if the copy stays, that cohort fails, naming
+    both ids and the fix. Another run adding the same
     users at the same moment makes the site refuse the add request; the members are read again and the rest resent,
     a bounded number of times.
 seealso:

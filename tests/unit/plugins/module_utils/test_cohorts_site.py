@@ -378,7 +378,8 @@ def test_two_concurrent_runs_of_a_tenant_leave_one_cohort_each(simulator_factory
         entries = [[e for e in r["cohorts"] if e["idnumber"] == idnumber][0] for r in results]
         if len(kept) == 1:
             # The usual outcome: both runs agree on the one cohort, which holds the members.
-            assert [e["id"] for e in entries] == kept * 2 and not any(e.get("failed") for e in entries), entries
+            assert [e["id"] for e in entries] == kept * 2 and not any(e.get("failed") for e in entries), [
+                e.get("msg") for e in entries]
             assert cohorts_of(sim)[idnumber] == ["u00001", "u00002"]
         else:
             # The one interleaving no rule can settle alone (the run with the higher id read back before the other
