@@ -10,8 +10,6 @@ functions the plan needs (derived from its operations and the reads its planner 
 returns the plan's result in check mode, or applies it (_executor.apply) and returns what the
 plan reports of the outcome. It always returns a result dict and never raises.
 
-Modules not yet written as plans use run_logic(logic, ...) with logic(params, client,
-check_mode, diff) -> result dict.
 
 Private to pluto.lms: not a public API, it may change in any release.
 """
@@ -147,20 +145,6 @@ def run_plan(plan_fn, params, check_mode, diff):
     return finish(result, client, diff)
 
 
-def run_logic(logic, params, check_mode, diff):
-    """Run a module's logic (not yet a plan) against the site; always return a result dict, never raise."""
-    client = None
-    try:
-        client = client_from_params(params, check_mode)
-        result = logic(params, client, check_mode=check_mode, diff=diff)
-    except PlutoError as error:
-        result = failure_result(error)
-    finally:
-        if client is not None:
-            client.close()
-    return finish(result, client, diff)
-
-
 def _module(module_args):
     module = AnsibleModule(argument_spec=full_argument_spec(module_args["argument_spec"]), supports_check_mode=True,
                            **dict((k, v) for k, v in module_args.items() if k != "argument_spec"))
@@ -178,12 +162,6 @@ def _exit(module, result):
 
 
 def run_module(module_args, plan_fn):
-    """main() of every pluto.lms module written as a plan."""
+    """main() of every pluto.lms module."""
     module = _module(module_args)
     _exit(module, run_plan(plan_fn, module.params, module.check_mode, module._diff))
-
-
-def run_logic_module(module_args, logic):
-    """main() of a module whose logic is not yet a plan."""
-    module = _module(module_args)
-    _exit(module, run_logic(logic, module.params, module.check_mode, module._diff))
