@@ -36,6 +36,10 @@ def import_modules(root):
 def sample(option):
     if option.get("choices"):
         return option["choices"][0]
+    if option.get("options"):
+        # A dict (or list of dicts) with suboptions: the suboptions it requires.
+        element = dict((name, sample(sub)) for name, sub in option["options"].items() if sub.get("required"))
+        return [element] if option.get("type") == "list" else element
     if option.get("type") == "list":
         return [SAMPLES[option.get("elements", "str")]]
     return SAMPLES[option.get("type", "str")]

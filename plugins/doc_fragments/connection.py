@@ -59,6 +59,7 @@ options:
       - If not set, the value of the E(PLUTO_MAX_INPUT_VARS) environment variable is used.
     type: int
     default: 5000
+    version_added: 0.2.0
   lookup_concurrency:
     description:
       - How many user lookup requests are sent at the same time when a task looks up more users than one request holds.
@@ -66,6 +67,7 @@ options:
       - Writes are never sent concurrently.
     type: int
     default: 4
+    version_added: 0.2.0
 notes:
   - The logic of this module runs on the Ansible controller (in the module's action plugin),
     whichever host the task targets; the site is reached from the controller.
