@@ -2,8 +2,9 @@
 # The whole pluto.lms suite (what `make test` and CI run). The repository root is the collection root.
 #   bash .ci/test-suite.sh                     all stages of `make test`
 #   bash .ci/test-suite.sh units integration   only the named stages
-# Stages in `make test`: lint sanity units integration reliability galaxy docs changelog ee core-2.16
-# Only when named: core-2.17 ... core-2.21 (`make test-matrix` names every core-X.Y of the Makefile's CORE_MATRIX).
+# Stages in `make test`: lint users-lint sanity units integration reliability galaxy galaxy-import docs docs-site
+# changelog ee repo-tests core-2.16, and core-X.Y for the newest release this machine's Pythons run (core-2.21 with a Python 3.12).
+# The other core-X.Y only when named (`make test-matrix` names every core-X.Y of the Makefile's CORE_MATRIX).
 # core-X.Y runs units, integration and galaxy with ansible-core X.Y (in .venv-X.Y, made by make).
 set -uo pipefail
 
@@ -196,6 +197,59 @@ check_reliability() {
     python tests/reliability/report.py --check
 }
 
+# The import that Galaxy and Automation Hub run on an upload: galaxy-importer on the tarball, with every check it
+# has but its container-based ansible-test (.ci/galaxy-importer.cfg). Any ERROR or WARNING line fails the stage,
+# except the one kind the importer causes by itself: it runs flake8 on every file under plugins/filter/, the YAML
+# documentation of each filter included, and reports that YAML as a Python syntax error (E999).
+check_galaxy_import() {
+    local gi="$ROOT/.venv-galaxy-importer" out="$WORK/galaxy-importer.out" problems
+    make -s -C "$ROOT" venv-galaxy-importer
+    ansible-galaxy collection build --force --output-path "$WORK/galaxy-import" .
+    local rc=0
+    PATH="$gi/bin:$PATH" GALAXY_IMPORTER_CONFIG="$ROOT/.ci/galaxy-importer.cfg" \
+        "$gi/bin/python" -m galaxy_importer.main "$WORK"/galaxy-import/pluto-lms-*.tar.gz >"$out" 2>&1 || rc=$?
+    grep -v '^\s*$' "$out" | grep -Ev '^(Loading|Linting) ' || true
+    [ "$rc" -eq 0 ] || { echo "FAIL: galaxy-importer exited $rc"; return 1; }
+    grep -q '^Importer processing completed successfully' "$out" || { echo "FAIL: the import did not complete"; return 1; }
+    problems="$(grep -E '^(ERROR|WARNING)' "$out" | grep -Ev '^WARNING: plugins/filter/[^/: ]+\.ya?ml:[0-9]+:[0-9]+: E999 ' || true)"
+    [ -z "$problems" ] || { echo "FAIL: the import reported:"; echo "$problems"; return 1; }
+    echo "galaxy-importer $("$gi/bin/python" -c 'import importlib.metadata as m; print(m.version("galaxy-importer"))'):" \
+        "imported with no error and no warning from the collection" \
+        "($(grep -c '^WARNING: plugins/filter/.*E999 ' "$out" || true) flake8 E999 on filter YAML docs, the importer's own)"
+}
+
+# Units from the collection as users get it: the tarball built and installed, and ansible-test units run in the
+# installed copy, so the shipped tests need nothing that the tarball leaves out.
+units_installed() {
+    local inst="$WORK/units-installed"
+    ansible-galaxy collection build --force --output-path "$inst/dist" .
+    ANSIBLE_COLLECTIONS_PATH="$inst/collections" ansible-galaxy collection install -p "$inst/collections" "$inst"/dist/pluto-lms-*.tar.gz
+    cd "$inst/collections/ansible_collections/pluto/lms"
+    test ! -e .ci && test ! -e benchmarks && test ! -e Makefile
+    ansible-test units --python "$PYV" --requirements --color no
+    mkdir -p "$COLL/tests/output/junit" && cp -r tests/output/junit/. "$COLL/tests/output/junit/"
+}
+
+# The documentation site built with antsibull-docs and Sphinx from the tarball (what `make docs` builds), and its
+# pages checked: each module page has its options, attributes, examples and return values; no markup left as text.
+check_docs_site() {
+    DOCS_OUT="$WORK/docs-site" bash .ci/docs.sh build
+    DOCS_OUT="$WORK/docs-site" bash .ci/docs.sh check
+}
+
+# The development tree's own tests, which the tarball does not ship (.ci/tests: the Makefile's targets, the matrix,
+# the CI workflow and its linters; benchmarks/tests: the benchmark report).
+check_repo() {
+    ecosystem_tools
+    python -m pytest -q -p no:cacheprovider .ci/tests benchmarks/tests
+}
+
+# core_in_make_test X.Y: is core-X.Y part of `make test`? The oldest claimed release is (its own line below), and
+# so is the newest one this machine's Pythons run (the Makefile's CORE_NEWEST) unless the main run is that release.
+core_in_make_test() {
+    [ "$1" = "$CORE_NEWEST" ] && [ "$1" != "$CORE_MAIN" ] && echo yes || echo no
+}
+
 # core_matrix X.Y: units, integration and galaxy with ansible-core X.Y in its own venv.
 core_matrix() {
     make -s -C "$ROOT" "venv-$1"
@@ -205,22 +259,32 @@ core_matrix() {
 # ---- the stages ------------------------------------------------------------------------------
 
 ansible --version | sed -n 1p
+CORE_MAIN="$(python -c 'import ansible.release as r; print(".".join(r.__version__.split(".")[:2]))')"
+CORE_NEWEST="$(make -s -C "$ROOT" print-core-newest)"
+if [ "$ONLY" = all ]; then
+    echo "ansible-core in this run: $CORE_MAIN (the main run, Python $PYV), 2.16 (core-2.16, the oldest claimed)," \
+         "$CORE_NEWEST (the newest this machine's Pythons run$([ "$CORE_NEWEST" = "$CORE_MAIN" ] && echo ': the main run' || echo ", core-$CORE_NEWEST"))"
+fi
 stage lint        ansible-lint --offline
+stage users-lint  python .ci/users_lint.py .
 stage sanity      ansible-test sanity --python "$PYV" --color no
-stage units       ansible-test units --python "$PYV" --requirements --color no
+stage units       units_installed
 stage integration ansible-test integration --python "$PYV" --color no --exclude ecosystem_galaxy
 stage reliability check_reliability
 stage galaxy      ansible-test integration --python "$PYV" --color no ecosystem_galaxy
+stage galaxy-import check_galaxy_import
 stage docs        check_docs
+stage docs-site   check_docs_site
 stage changelog   check_changelog
 stage ee          check_ee
-# The oldest ansible-core the collection claims runs in `make test`; the newest is the run above.
+stage repo-tests  check_repo
+# `make test` runs the oldest ansible-core the collection claims and the newest this machine runs (see above).
 stage core-2.16   core_matrix 2.16
-run_stage core-2.17 no core_matrix 2.17
-run_stage core-2.18 no core_matrix 2.18
-run_stage core-2.19 no core_matrix 2.19
-run_stage core-2.20 no core_matrix 2.20
-run_stage core-2.21 no core_matrix 2.21
+run_stage core-2.17 "$(core_in_make_test 2.17)" core_matrix 2.17
+run_stage core-2.18 "$(core_in_make_test 2.18)" core_matrix 2.18
+run_stage core-2.19 "$(core_in_make_test 2.19)" core_matrix 2.19
+run_stage core-2.20 "$(core_in_make_test 2.20)" core_matrix 2.20
+run_stage core-2.21 "$(core_in_make_test 2.21)" core_matrix 2.21
 [ -f tests/extra-stages.sh ] && . tests/extra-stages.sh
 
 mkdir -p "$JUNIT_DIR" && cp -r "$COLL/tests/output/junit/." "$JUNIT_DIR/" 2>/dev/null

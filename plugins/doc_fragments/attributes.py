@@ -19,8 +19,8 @@ attributes:
     support: full
   action:
     description:
-      - The module has an action plugin of the same name that runs its logic in the Ansible controller process,
-        without starting a module process a task.
+      - The module's action plugin (C(pluto.lms._<module>), routed in the collection's C(meta/runtime.yml)) runs its
+        logic in the Ansible controller process, without starting a module process a task.
       - With the environment variable E(PLUTO_LMS_MODULE_PROCESS=1) on the controller, the module runs as a module
         process instead, with the same results.
     support: full

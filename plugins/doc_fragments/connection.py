@@ -16,15 +16,15 @@ options:
       - Base URL of the Pluto LMS (Moodle) site, for example C(https://courses.example.edu).
       - The collection appends C(/webservice/rest/server.php); a URL that already ends with it is used as it is.
       - If not set, the value of the E(PLUTO_URL) environment variable is used.
+      - Required. The task, O(url) in C(module_defaults), or E(PLUTO_URL) must give it.
     type: str
-    required: true
   token:
     description:
       - Web-service token of a site user whose service allows the functions this module calls.
       - Sent in the POST body only, never in a URL, and never shown in output.
       - If not set, the value of the E(PLUTO_TOKEN) environment variable is used.
+      - Required. The task, O(token) in C(module_defaults), or E(PLUTO_TOKEN) must give it.
     type: str
-    required: true
   validate_certs:
     description:
       - Verify the site's TLS certificate. Set to V(false) only for test sites with self-signed certificates.
@@ -67,7 +67,7 @@ options:
     type: int
     default: 4
 notes:
-  - The logic of this module runs on the Ansible controller (in an action plugin of the same name),
+  - The logic of this module runs on the Ansible controller (in the module's action plugin),
     whichever host the task targets; the site is reached from the controller.
 requirements:
   - requests

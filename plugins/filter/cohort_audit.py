@@ -363,12 +363,45 @@ def cohort_members_csv_file(path):
     return cohort_members_csv(_decode_csv_bytes(data, given), given)
 
 
+def cohort_tenant_summary(result):
+    """The per-tenant summary (the shape cohort_drift returns) from one pluto.lms.pluto_cohorts result.
+
+    Deleted cohorts carry their id and name too: a cohort without idnumber is named by them.
+    """
+    created, changed, deleted, members = [], [], [], []
+    entries = result.get("cohorts") if isinstance(result, Mapping) else None
+    for entry in entries or []:
+        idnumber = entry.get("idnumber") or ""
+        action = entry.get("action")
+        if action == "created":
+            created.append({"idnumber": idnumber, "name": entry.get("name")})
+        elif action == "updated":
+            changed.append({"idnumber": idnumber, "fields": dict(entry.get("fields") or {})})
+        elif action == "deleted":
+            deleted.append({"idnumber": idnumber, "name": entry.get("name"), "id": entry.get("id"),
+                            "pruned": bool(entry.get("pruned"))})
+        if entry.get("added") or entry.get("removed"):
+            members.append({"idnumber": idnumber, "added": _names(entry.get("added")), "removed": _names(entry.get("removed"))})
+    summary = {
+        "created": sorted(created, key=lambda c: c["idnumber"]),
+        "changed": sorted(changed, key=lambda c: c["idnumber"]),
+        "deleted": sorted(deleted, key=lambda c: (c["idnumber"], c["id"] or 0)),
+        "members": sorted(members, key=lambda c: c["idnumber"]),
+    }
+    summary["clean"] = not any(summary.values())
+    if isinstance(result, Mapping) and result.get("failed"):
+        summary["failed"] = [str(result.get("msg", "failed"))]
+        summary["clean"] = False
+    return summary
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "cohort_duplicates": cohort_duplicates,
             "cohort_prune_candidates": cohort_prune_candidates,
             "cohort_drift": cohort_drift,
+            "cohort_tenant_summary": cohort_tenant_summary,
             "cohort_audit_report": cohort_audit_report,
             "cohort_audit_markdown": cohort_audit_markdown,
             "cohort_members_csv": cohort_members_csv,

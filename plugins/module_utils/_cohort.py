@@ -168,9 +168,9 @@ class CohortSite(object):
     def loose_matches(self, idnumber, except_id=None):
         """The cohorts whose idnumber differs from idnumber but that a MySQL/MariaDB site takes as equal to it."""
         key = loose_key(idnumber)
-        return sorted((c for c in self.cohorts
-                       if c.get("idnumber") != idnumber and c.get("idnumber") is not None
-                       and loose_key(c["idnumber"]) == key and int(c["id"]) != except_id), key=lambda c: int(c["id"]))
+        clashing = [c for c in self.cohorts if c.get("idnumber") not in (idnumber, None)
+                    and loose_key(c["idnumber"]) == key and int(c["id"]) != except_id]
+        return sorted(clashing, key=lambda c: int(c["id"]))
 
     def context(self, cohort_id):
         return dict(self.contexts.get(int(cohort_id)) or category_context())

@@ -31,8 +31,8 @@ def render_scalar(value):
     if isinstance(value, int):
         return str(value)
     text = str(value)
-    if (_PLAIN.match(text) and not text.endswith(" ") and text.lower() not in _NOT_PLAIN_WORDS
-            and not _NUMBER.match(text)):
+    plain = _PLAIN.match(text) and not text.endswith(" ") and not _NUMBER.match(text)
+    if plain and text.lower() not in _NOT_PLAIN_WORDS:
         return text
     return json.dumps(text, ensure_ascii=False)
 

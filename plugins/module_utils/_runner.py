@@ -4,14 +4,12 @@
 """What every pluto.lms module shares: connection options, and running one plan.
 
 A module's logic is plan(params, reader) -> Plan (see _plan.py). run_plan() is the one way a
-plan runs, for the module (a separate process, run_module) and for the action plugin of the
-same name (the controller): it builds the client and the reader, plans, checks once the
+plan runs, for the module (a separate process, run_module) and for the module's action plugin
+(the controller): it builds the client and the reader, plans, checks once the
 functions the plan needs (derived from its operations and the reads its planner used), then
 returns the plan's result in check mode, or applies it (_executor.apply) and returns what the
 plan reports of the outcome. It always returns a result dict and never raises.
 
-Modules not yet written as plans use run_logic(logic, ...) with logic(params, client,
-check_mode, diff) -> result dict.
 
 Private to pluto.lms: not a public API, it may change in any release.
 """
@@ -33,8 +31,10 @@ from ansible_collections.pluto.lms.plugins.module_utils._functions import READ_F
 from ansible_collections.pluto.lms.plugins.module_utils._reader import DEFAULT_LOOKUP_CONCURRENCY, SiteReader
 
 CONNECTION_ARGUMENT_SPEC = dict(
-    url=dict(type="str", required=True, fallback=(env_fallback, ["PLUTO_URL"])),
-    token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["PLUTO_TOKEN"])),
+    # Required, but checked by client_from_params(): tools that validate a task alone (ansible-lint) see neither
+    # module_defaults nor the environment, and would report a correct task.
+    url=dict(type="str", fallback=(env_fallback, ["PLUTO_URL"])),
+    token=dict(type="str", no_log=True, fallback=(env_fallback, ["PLUTO_TOKEN"])),
     validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["PLUTO_VALIDATE_CERTS"])),
     ca_path=dict(type="path"),
     timeout=dict(type="int", default=30),
@@ -58,6 +58,9 @@ def given(params, name, default):
 
 
 def client_from_params(params, check_mode):
+    missing = sorted(name for name in ("url", "token") if params.get(name) is None)
+    if missing:
+        raise PlutoError("missing required arguments: %s" % ", ".join(missing))
     client = PlutoClient(params["url"], params["token"], validate_certs=params["validate_certs"],
                          ca_path=params.get("ca_path"), timeout=params["timeout"], retries=params["retries"],
                          check_mode=check_mode,
@@ -142,20 +145,6 @@ def run_plan(plan_fn, params, check_mode, diff):
     return finish(result, client, diff)
 
 
-def run_logic(logic, params, check_mode, diff):
-    """Run a module's logic (not yet a plan) against the site; always return a result dict, never raise."""
-    client = None
-    try:
-        client = client_from_params(params, check_mode)
-        result = logic(params, client, check_mode=check_mode, diff=diff)
-    except PlutoError as error:
-        result = failure_result(error)
-    finally:
-        if client is not None:
-            client.close()
-    return finish(result, client, diff)
-
-
 def _module(module_args):
     module = AnsibleModule(argument_spec=full_argument_spec(module_args["argument_spec"]), supports_check_mode=True,
                            **dict((k, v) for k, v in module_args.items() if k != "argument_spec"))
@@ -173,12 +162,6 @@ def _exit(module, result):
 
 
 def run_module(module_args, plan_fn):
-    """main() of every pluto.lms module written as a plan."""
+    """main() of every pluto.lms module."""
     module = _module(module_args)
     _exit(module, run_plan(plan_fn, module.params, module.check_mode, module._diff))
-
-
-def run_logic_module(module_args, logic):
-    """main() of a module whose logic is not yet a plan."""
-    module = _module(module_args)
-    _exit(module, run_logic(logic, module.params, module.check_mode, module._diff))

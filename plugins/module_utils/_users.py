@@ -381,7 +381,7 @@ class _Index(object):
 def lookup(reader, user_field, values, records=None):
     """The site's users whose user_field is one of values (refused values are simply absent); records,
     when given, collects them as {user id: UserRef}."""
-    users, _ = lookup_values(reader, user_field, values)
+    users = lookup_values(reader, user_field, values)[0]
     if records is not None:
         records.update((int(u["id"]), UserRef.from_site(u)) for u in users)
     return users
@@ -461,7 +461,7 @@ def resolve_users(reader, user_field, values, known_ids=()):
         more, more_refused = lookup_values(reader, user_field, again, chunk=RELOOKUP_CHUNK)
         _remember(resolution, more)
         recheck = unfound + inexact
-        still, _ = _match(resolution, recheck, users + more)
+        still = _match(resolution, recheck, users + more)[0]
         relooked = set(_value(u, user_field) for u in more)
         resolution.relooked = sort_names(k for k in unfound if k not in still and k in relooked)
         refused = list(refused) + [v for v in more_refused if v in unfound]
@@ -525,10 +525,10 @@ def identify_members(reader, resolution, member_ids):
         return identity
     to_read = sorted(m for m in others if m not in resolution.records)
     if to_read:
-        users, _, unconfirmed = _checked_lookup(reader, resolution, "id", to_read)
+        users, _refused, unconfirmed = _checked_lookup(reader, resolution, "id", to_read)
         unanswered = set(unconfirmed) - set(int(u["id"]) for u in users)
         if unanswered:
-            more, _ = lookup_values(reader, "id", sorted(unanswered), chunk=RELOOKUP_CHUNK)
+            more = lookup_values(reader, "id", sorted(unanswered), chunk=RELOOKUP_CHUNK)[0]
             users = users + more
         _remember(resolution, users)
     unfound = set(k for k in resolution.missing if k not in resolution.invalid)
@@ -581,5 +581,5 @@ def names_by_id(reader, user_field, user_ids):
     """{user id: its user_field value} for users the task did not list (a lookup by id; none for id)."""
     if user_field == "id" or not user_ids:
         return {}
-    users, _ = lookup_values(reader, "id", sorted(user_ids))
+    users = lookup_values(reader, "id", sorted(user_ids))[0]
     return dict((int(u["id"]), u[user_field]) for u in users if u.get(user_field))

@@ -24,7 +24,7 @@ from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.pluto.lms.plugins.module_utils._client import HAS_REQUESTS
-from ansible_collections.pluto.lms.plugins.module_utils._runner import full_argument_spec, run_logic, run_plan
+from ansible_collections.pluto.lms.plugins.module_utils._runner import full_argument_spec, run_plan
 
 MODULE_PROCESS_SWITCH = "PLUTO_LMS_MODULE_PROCESS"
 
@@ -94,8 +94,7 @@ def validation_failure(validation, module_name):
 
 
 class PlutoActionBase(ActionBase):
-    """Subclasses set MODULE_ARGS (the module's AnsibleModule keyword arguments) and PLAN (or LOGIC, for a
-    module not yet written as a plan)."""
+    """Subclasses set MODULE_ARGS (the module's AnsibleModule keyword arguments) and PLAN (its plan function)."""
 
     TRANSFERS_FILES = False
     _supports_check_mode = True
@@ -103,7 +102,6 @@ class PlutoActionBase(ActionBase):
 
     MODULE_ARGS = None
     PLAN = None
-    LOGIC = None
 
     def run(self, tmp=None, task_vars=None):
         result = super(PlutoActionBase, self).run(tmp, task_vars)
@@ -111,7 +109,7 @@ class PlutoActionBase(ActionBase):
             # Troubleshooting switch (and how the parity test proves both paths agree): run the module itself.
             result.update(self._execute_module(module_name=self._task.action, module_args=self._task.args, task_vars=task_vars))
             return result
-        if self.MODULE_ARGS is None or (self.PLAN is None and self.LOGIC is None):
+        if self.MODULE_ARGS is None or self.PLAN is None:
             raise AnsibleError("%s does not name its module arguments and plan" % type(self).__name__)
         spec = full_argument_spec(self.MODULE_ARGS["argument_spec"])
         rules = dict((k, v) for k, v in self.MODULE_ARGS.items() if k != "argument_spec")
@@ -129,10 +127,7 @@ class PlutoActionBase(ActionBase):
             result.update(failed=True, msg=missing_required_lib("requests"))
             return result
         check_mode, diff = bool(self._task.check_mode), bool(self._task.diff)
-        if type(self).PLAN is not None:
-            outcome = run_plan(type(self).PLAN, params, check_mode=check_mode, diff=diff)
-        else:
-            outcome = run_logic(type(self).LOGIC, params, check_mode=check_mode, diff=diff)
+        outcome = run_plan(type(self).PLAN, params, check_mode=check_mode, diff=diff)
         outcome["invocation"] = {"module_args": params}
         result.update(remove_values(outcome, secrets))
         return result

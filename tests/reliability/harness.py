@@ -13,9 +13,11 @@ kept with row() and written to tests/output/reliability.json for docs/reliabilit
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import atexit
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,19 +31,34 @@ OUTPUT = os.path.join(ROOT, "tests", "output", "reliability.json")
 ROWS = {}
 
 
+_COLLECTIONS_TREE = []
+
+
+def _remove_tree(tree):
+    """Remove this run's collections tree: the link first, so nothing under the checkout is touched."""
+    link = os.path.join(tree, "ansible_collections", "pluto", "lms")
+    if os.path.islink(link):
+        os.unlink(link)
+    shutil.rmtree(tree, ignore_errors=True)
+
+
 def collections_path():
-    """A directory holding ansible_collections/pluto/lms = this checkout (made once, symlinked)."""
+    """A directory holding ansible_collections/pluto/lms = this checkout.
+
+    Made once per test run in a directory of its own (removed at exit), so that two runs at the
+    same time, from two checkouts or by two users, never use each other's collection.
+    """
     parts = ROOT.split(os.sep)
     if parts[-3:] == ["ansible_collections", "pluto", "lms"]:
         return os.sep.join(parts[:-3])
-    tree = os.path.join(tempfile.gettempdir(), "pluto-lms-reliability-%d" % os.getuid())
-    link = os.path.join(tree, "ansible_collections", "pluto", "lms")
-    if not os.path.islink(link) or os.path.realpath(link) != os.path.realpath(ROOT):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        temp = link + ".%d" % os.getpid()
-        os.symlink(ROOT, temp)
-        os.replace(temp, link)
-    return tree
+    if not _COLLECTIONS_TREE:
+        tree = tempfile.mkdtemp(prefix="pluto-lms-reliability-")
+        atexit.register(_remove_tree, tree)
+        link = os.path.join(tree, "ansible_collections", "pluto", "lms")
+        os.makedirs(os.path.dirname(link))
+        os.symlink(ROOT, link)
+        _COLLECTIONS_TREE.append(tree)
+    return _COLLECTIONS_TREE[0]
 
 
 def ansible_playbook():

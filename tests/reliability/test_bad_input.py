@@ -129,8 +129,6 @@ REFUSED = {
 # Known gaps: the case is in the matrix, fails its check today, and says why (strict: a fix makes the test fail
 # until the mark is removed).
 GAPS = {
-    "role-member-unknown": "the role creates and updates the cohorts before it looks up the members, so a missing user "
-                           "is found after the new cohort was created (1 write)",
 }
 
 # Accepted input: case -> (input, expected, check(run) -> bool, the site's state after the run)

@@ -192,10 +192,10 @@ CASES = {
                       == ["core_webservice_get_site_info"])),
     "functions-missing-for-pluto_cohort_member": (
         "the same token; pluto_cohort_member state exact",
-        "fails before any write naming add_cohort_members and delete_cohort_members; rerun with the manager's token "
-        "syncs",
+        "fails before any write naming delete_cohort_members, the one write function the sync needs (u00001 is a "
+        "member already); rerun with the manager's token syncs",
         lambda r, s: (r["functions-missing-for-pluto_cohort_member"].failed
-                      and "lacks 2 function(s) this task needs: core_cohort_add_cohort_members, core_cohort_delete_cohort_members"
+                      and "lacks 1 function(s) this task needs: core_cohort_delete_cohort_members"
                       in r["functions-missing-for-pluto_cohort_member"].msg
                       and not r["functions-missing-for-pluto_cohort_member"].writes())),
     "functions-missing-for-pluto_cohort_info": (
@@ -220,9 +220,11 @@ CASES = {
         lambda r, s: r["viewer-deletes-a-cohort"].failed and "moodle/cohort:manage" in r["viewer-deletes-a-cohort"].msg),
     "viewer-adds-members": (
         "a viewer token; pluto_cohort_member adds users by id",
-        "fails before any write: the users are not found, and if they exist the token's user lacks the right to view "
-        "users (the site answers such a lookup with no users); rerun with the manager's token adds them",
-        lambda r, s: (r["viewer-adds-members"].failed and "lacks the right to view users" in r["viewer-adds-members"].msg
+        "fails before any write: the users are not found, and if they exist the token's user lacks "
+        "moodle/user:viewdetails (the site answers such a lookup with no users); rerun with the manager's token adds "
+        "them",
+        lambda r, s: (r["viewer-adds-members"].failed
+                      and "a lookup by id needs moodle/user:viewdetails" in r["viewer-adds-members"].msg
                       and not r["viewer-adds-members"].writes())),
     "viewer-empties-a-cohort": (
         "a viewer token; pluto_cohort_member state exact, users: []",

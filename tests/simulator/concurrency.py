@@ -66,6 +66,13 @@ class Concurrency:
         self.member_holders = {}
         self.waiting_for = {}
 
+    def set_window(self, race_window_ms):
+        """Change the race window of a running site (``PUT /_sim/race-window``)."""
+        window = float(race_window_ms)
+        if window < 0:
+            raise ValueError('the race window is at least 0 ms')
+        self.window = window / 1000.0
+
     def pause(self):
         """The race window: time in which another request's steps can run (never with the lock held)."""
         if self.window > 0:

@@ -267,6 +267,10 @@ class SimulatorProcess:
         """No more injected faults (random ones from --fail-rate stay)."""
         self._control('DELETE', '/_sim/faults')
 
+    def set_race_window(self, race_window_ms):
+        """Change ``--race-window-ms`` of the running simulator (from its next pause on)."""
+        return self._control('PUT', '/_sim/race-window', {'ms': race_window_ms})['ms']
+
     def state(self, parts=None):
         """Categories, users, cohorts with their members, and id sequences (``parts``: only those keys)."""
         if parts:

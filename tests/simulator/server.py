@@ -376,6 +376,14 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_json(400, {'error': str(error)})
                 return
             self.send_json(200, sim.fault_plan.describe() if sim.fault_plan else None)
+        elif path == '/_sim/race-window' and method in ('PUT', 'GET'):
+            if method == 'PUT':
+                try:
+                    sim.site.races.set_window(json.loads(body)['ms'])
+                except (ValueError, TypeError, KeyError) as error:
+                    self.send_json(400, {'error': 'expected {"ms": N}: %s' % error})
+                    return
+            self.send_json(200, {'ms': sim.site.races.window * 1000.0})
         elif path == '/_sim/state' and method == 'GET':
             parts = [part for value in parse_qs(query).get('parts', []) for part in value.split(',') if part]
             self.send_json(200, sim.store.dump(parts or None))

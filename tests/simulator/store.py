@@ -362,22 +362,26 @@ class Store:
         wanted = set(parts or ('categories', 'users', 'cohorts', 'sequences'))
         with self.lock:
             conn = self.conn
-            categories = [{'id': r['id'], 'name': r['name'], 'idnumber': r['idnumber'], 'parent': r['parent'],
-                           'contextid': r['contextid'], 'path': r['path'], 'visible': r['visible']}
-                          for r in conn.execute('SELECT * FROM category ORDER BY id')]
+            categories = []
+            if 'categories' in wanted:
+                categories = [{'id': r['id'], 'name': r['name'], 'idnumber': r['idnumber'], 'parent': r['parent'],
+                               'contextid': r['contextid'], 'path': r['path'], 'visible': r['visible']}
+                              for r in conn.execute('SELECT * FROM category ORDER BY id')]
             users = []
             if 'users' in wanted:
                 users = [{'id': r['id'], 'username': r['username'], 'email': r['email'], 'idnumber': r['idnumber'],
                           'firstname': r['firstname'], 'lastname': r['lastname'],
                           'suspended': bool(r['suspended']), 'deleted': bool(r['deleted'])}
                          for r in conn.execute('SELECT * FROM users ORDER BY id')]
-            members = {}
-            for row in conn.execute('SELECT cohortid, userid FROM cohort_members ORDER BY cohortid, userid'):
-                members.setdefault(row['cohortid'], []).append(row['userid'])
-            cohorts = [{'id': r['id'], 'name': r['name'], 'idnumber': r['idnumber'], 'contextid': r['contextid'],
-                        'description': r['description'], 'descriptionformat': r['descriptionformat'],
-                        'visible': bool(r['visible']), 'component': r['component'], 'theme': r['theme'],
-                        'members': members.get(r['id'], [])}
-                       for r in conn.execute('SELECT * FROM cohort ORDER BY id')]
+            cohorts = []
+            if 'cohorts' in wanted:
+                members = {}
+                for row in conn.execute('SELECT cohortid, userid FROM cohort_members ORDER BY cohortid, userid'):
+                    members.setdefault(row['cohortid'], []).append(row['userid'])
+                cohorts = [{'id': r['id'], 'name': r['name'], 'idnumber': r['idnumber'], 'contextid': r['contextid'],
+                            'description': r['description'], 'descriptionformat': r['descriptionformat'],
+                            'visible': bool(r['visible']), 'component': r['component'], 'theme': r['theme'],
+                            'members': members.get(r['id'], [])}
+                           for r in conn.execute('SELECT * FROM cohort ORDER BY id')]
             everything = {'categories': categories, 'users': users, 'cohorts': cohorts, 'sequences': dict(self.seq)}
             return {key: value for key, value in everything.items() if key in wanted}

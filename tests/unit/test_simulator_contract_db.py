@@ -9,10 +9,23 @@ that site's records in file order.
 Races (``race_*``) cannot replay byte for byte: which request of a pair wins depends on timing.
 The replay checks every try's outcome class (two creates: both succeed, a duplicate, or one
 ``invalidparameter``; two adds: one ``dmlwriteexception`` and rolled back, or both succeed with
-warnings ``"3"``) and reproduces the recorded class with the simulator's race window: a pair
-the site ran overlapping is sent together (the recorded winner a moment first), a pair it ran
-one after the other is sent in that order. The answers then match the recording, and so does
-every record after them.
+warnings ``"3"``) and reproduces the recorded class, so that both answers match the recording,
+and so does every record after them:
+
+- a pair the site ran one after the other (one create refused, the later add warned ``"3"``) is
+  sent in that order;
+- a pair of adds that overlapped (one failed whole) is sent together with a short race window
+  for the first try of each experiment, so that the real interleaving stays tested; the other
+  tries get it without timing from the ``concurrent_add`` fault: the loser meets the winner's
+  open add of the same users and fails whole, the stand-in's rows are removed, and the winner
+  is then sent;
+- a pair of creates that both succeeded (a duplicate) needs both checks before either insert,
+  which only a real overlap gives with both requests answered: sent together in the race window;
+- adds of disjoint users or to other cohorts never conflict however they overlap: the first try
+  of each experiment is sent together in the race window, the others one after the other.
+
+The race window is set on the running simulator (``PUT /_sim/race-window``) just for the
+overlapping pairs, so nothing else waits and no phase restarts the simulator.
 """
 
 from __future__ import annotations
@@ -58,6 +71,9 @@ ROLE_ARGS = ['%s:viewer' % RIGHTS_TOKENS['wsviewer'], '%s:viewdetails' % RIGHTS_
 CREATE_WINDOW_MS = 150
 ADD_WINDOW_MS = 2
 RACE_STAGGER_S = 0.04
+# Add pairs sent truly concurrently per experiment (and debug setting); the other overlapping
+# ones get their outcome from the concurrent_add fault, the non-conflicting ones go one by one.
+CONCURRENT_ADD_TRIES = 1
 
 # Records that cannot replay, with the reason. Reviewed: nothing else may differ.
 SKIPPED = {
@@ -215,14 +231,25 @@ def consume_cohort_ids(sim, wanted):
 
 
 def ensure_cohorts(sim, cohortids):
-    """The new empty cohorts a race try adds to, with their recorded ids."""
-    existing = {cohort['id'] for cohort in sim.state(['cohorts'])['cohorts']}
-    for cohortid in sorted(set(cohortids) - existing):
-        consume_cohort_ids(sim, cohortid)
+    """The new empty cohorts a race try adds to, with their recorded ids.
+
+    Ids below the next one exist already: the tries' cohorts are made here in id order (a wrong
+    guess would show as warnings "2" in the replayed answers).
+    """
+    next_id = next_cohort_id(sim)
+    runs = []
+    for cohortid in sorted(cohortid for cohortid in set(cohortids) if cohortid >= next_id):
+        if runs and runs[-1][-1] == cohortid - 1:
+            runs[-1].append(cohortid)
+        else:
+            runs.append([cohortid])
+    for run in runs:
+        # Consecutive ids in one create, as one site request would.
+        consume_cohort_ids(sim, run[0])
         created = call_ok(sim, 'core_cohort_create_cohorts', {'cohorts': [
             {'categorytype': {'type': 'system', 'value': ''}, 'name': 'Race target %d' % cohortid,
-             'idnumber': 'race-target-%d' % cohortid}]})
-        assert created[0]['id'] == cohortid
+             'idnumber': 'race-target-%d' % cohortid} for cohortid in run]})
+        assert [cohort['id'] for cohort in created] == run
 
 
 def delete_all_cohorts(sim):
@@ -281,7 +308,8 @@ def send_pair(sim, first, second, together):
     def run(case):
         answers[case['case']] = send(sim, case)
 
-    received = len(sim.requests())
+    sim.reset_log()
+    received = 0
     leader = threading.Thread(target=run, args=(first,))
     leader.start()
     while len(sim.requests()) == received and leader.is_alive():
@@ -292,18 +320,58 @@ def send_pair(sim, first, second, together):
     return answers
 
 
-def replay_race_pair(sim, req1, req2):
-    """Reproduce a recorded race try; returns (problems, recorded class)."""
+def members_of(case):
+    """The (cohort id, user id) pairs of a recorded add by ids, in request order."""
+    fields = dict(form_of(case))
+    pairs = []
+    index = 0
+    while 'members[%d][cohorttype][value]' % index in fields:
+        prefix = 'members[%d]' % index
+        assert fields[prefix + '[cohorttype][type]'] == 'id' and fields[prefix + '[usertype][type]'] == 'id', case['case']
+        pairs.append((int(fields[prefix + '[cohorttype][value]']), int(fields[prefix + '[usertype][value]'])))
+        index += 1
+    return pairs
+
+
+def send_pair_by_fault(sim, winner, loser):
+    """An overlapping add pair without timing: the loser meets the winner's open add (concurrent_add).
+
+    The fault's other client holds the winner's users in the loser's cohorts and commits when the
+    loser reaches the first shared one: the loser fails whole. Its rows stand for the winner's
+    uncommitted ones; they are removed, and the winner's own request then adds them.
+    """
+    pairs = members_of(winner)
+    sim.set_faults('concurrent_add', functions=['core_cohort_add_cohort_members'], count=1,
+                   userids=sorted({userid for _cohortid, userid in pairs}))
+    sim.reset_log()
+    answers = {loser['case']: send(sim, loser)}
+    sim.clear_faults()
+    fault = [entry['fault'] for entry in sim.requests()]
+    assert fault == ['concurrent_add'], '%s: the fault did not apply: %s' % (loser['case'], fault)
+    call_ok(sim, 'core_cohort_delete_cohort_members', {'members': [
+        {'cohortid': cohortid, 'userid': userid} for cohortid, userid in pairs]})
+    answers[winner['case']] = send(sim, winner)
+    return answers
+
+
+def replay_race_pair(sim, req1, req2, concurrent_tries):
+    """Reproduce a recorded race try; returns (problems, recorded class).
+
+    ``concurrent_tries`` counts the overlapping add pairs already sent together, by experiment.
+    """
     experiment = re.match(r'race_[a-d]', req1['case']).group(0)
     recorded = outcome_class(req1['response'], req2['response'])
     problems = []
     if recorded not in ALLOWED_CLASSES[experiment]:
         problems.append('recorded outcome %r is not among %s' % (recorded, sorted(ALLOWED_CLASSES[experiment])))
+    window = 0
+    by_fault = False
     if experiment == 'race_a':
         ids = [created_id(case) for case in (req1, req2) if created_id(case) is not None]
         consume_cohort_ids(sim, min(ids))
         ordered = sorted((req1, req2), key=lambda case: (not succeeded(case), created_id(case) or 0))
         together = recorded == 'duplicate'
+        window = CREATE_WINDOW_MS if together else 0
     else:
         targets = []
         for case in (req1, req2):
@@ -311,12 +379,32 @@ def replay_race_pair(sim, req1, req2):
         ensure_cohorts(sim, targets)
         if recorded == 'one failed whole':
             ordered = sorted((req1, req2), key=succeeded, reverse=True)
-            together = True
+            label = re.sub(r'_try\d+_req\d', '', req1['case'])
+            by_fault = concurrent_tries.get(label, 0) >= CONCURRENT_ADD_TRIES
+            if not by_fault:
+                concurrent_tries[label] = concurrent_tries.get(label, 0) + 1
+                together = True
+                window = ADD_WINDOW_MS
         else:
             warned = [case for case in (req1, req2) if '"warningcode": "3"' in json.dumps(case['response'])]
             ordered = [case for case in (req1, req2) if case not in warned] + warned
-            together = experiment in ('race_c', 'race_d')
-    answers = send_pair(sim, ordered[0], ordered[1], together)
+            together = False
+            if experiment in ('race_c', 'race_d'):
+                label = re.sub(r'_try\d+_req\d', '', req1['case'])
+                together = concurrent_tries.get(label, 0) < CONCURRENT_ADD_TRIES
+                if together:
+                    concurrent_tries[label] = concurrent_tries.get(label, 0) + 1
+                    window = ADD_WINDOW_MS
+    if by_fault:
+        answers = send_pair_by_fault(sim, ordered[0], ordered[1])
+    else:
+        if window:
+            sim.set_race_window(window)
+        try:
+            answers = send_pair(sim, ordered[0], ordered[1], together)
+        finally:
+            if window:
+                sim.set_race_window(0)
     simulated = outcome_class(*(answers[case['case']].json() for case in (req1, req2)))
     if simulated != recorded:
         problems.append('simulated outcome %r, recorded %r' % (simulated, recorded))
@@ -325,19 +413,9 @@ def replay_race_pair(sim, req1, req2):
     return problems, recorded
 
 
-def race_window(name):
-    """The race window a part of the race records needs."""
-    if name.startswith('race_a'):
-        return CREATE_WINDOW_MS
-    if name.startswith('race_b'):
-        return ADD_WINDOW_MS
-    # Disjoint users or other cohorts never conflict, however the requests overlap: no window needed.
-    return 0
-
-
 # --- the replay ---------------------------------------------------------------------------------
 class Replay:
-    """One simulator per database kind, restarted on its state file when the site settings change."""
+    """One simulator per database kind, restarted on its state file when the debug setting changes."""
 
     def __init__(self, tmp_path, db):
         self.db = db
@@ -349,9 +427,9 @@ class Replay:
         self.phase = None
         self.started_once = False
 
-    def ensure(self, debug, window_ms):
-        """A simulator with these settings."""
-        phase = (debug, window_ms)
+    def ensure(self, debug):
+        """A simulator with this debug setting (race window 0: the race pairs set it when they need it)."""
+        phase = debug
         if self.sim is not None and phase == self.phase:
             return self.sim
         self.stop()
@@ -359,12 +437,12 @@ class Replay:
         tokens = SERVICE_ARGS + (ROLE_ARGS if self.started_once else [])
         # These sites answered with the debug information in the message too (the first recorded site did not).
         self.sim = SimulatorProcess(state=self.state, seed_file=self.seed, token=tokens, db=self.db, debug=debug,
-                                    debug_in_message=debug, race_window_ms=window_ms, sitename='Pluto').start()
+                                    debug_in_message=debug, sitename='Pluto').start()
         self.started_once = True
         self.phase = phase
         if len(tokens) == len(SERVICE_ARGS):
             self.stop()
-            return self.ensure(debug, window_ms)
+            return self.ensure(debug)
         return self.sim
 
     def stop(self):
@@ -385,6 +463,7 @@ def replay_kind(tmp_path, db):
     index = 0
     jdoe_email_reset = False
     race_part_started = False
+    concurrent_tries = {}
     try:
         while index < len(cases):
             case = cases[index]
@@ -397,14 +476,14 @@ def replay_kind(tmp_path, db):
             if name.startswith('race_'):
                 if not race_part_started:
                     # Between the parts the site's cohorts were deleted and the cost runs used up cohort ids.
-                    sim = replay.ensure(debug, 0)
+                    sim = replay.ensure(debug)
                     delete_all_cohorts(sim)
                     consume_cohort_ids(sim, min(created_id(other) for other in cases[index:]
                                                 if created_id(other) is not None))
                     race_part_started = True
-                sim = replay.ensure(debug, race_window(name))
+                sim = replay.ensure(debug)
                 if re.search(r'_try\d+_req1', name):
-                    problems, recorded = replay_race_pair(sim, case, cases[index + 1])
+                    problems, recorded = replay_race_pair(sim, case, cases[index + 1], concurrent_tries)
                     failures += ['%s: %s' % (name, problem) for problem in problems]
                     experiment = re.match(r'race_[a-z]+_[a-z_]+?_try', name).group(0)[:-4] + (
                         ' [debug=DEVELOPER]' if debug else '')
@@ -415,7 +494,7 @@ def replay_kind(tmp_path, db):
                     index += 2
                     continue
             else:
-                sim = replay.ensure(debug, 0)
+                sim = replay.ensure(debug)
             if name.startswith('rights_') and db == 'postgres' and not jdoe_email_reset:
                 # The PostgreSQL site had jdoe's mixed-case email only while the part 1 cases ran.
                 call_ok(sim, 'core_user_update_users', {'users': [{'id': 3003, 'email': 'jane.doe@example.edu'}]})

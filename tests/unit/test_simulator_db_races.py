@@ -480,3 +480,17 @@ def test_state_parts_keep_only_the_keys_asked():
         assert set(state) == {'cohorts', 'sequences'}
         assert [cohort['idnumber'] for cohort in state['cohorts']] == ['parts']
         assert set(sim.state()) == {'categories', 'users', 'cohorts', 'sequences'}
+
+
+def test_race_window_changes_while_running():
+    """PUT /_sim/race-window: overlapping creates duplicate only while the window is open."""
+    with start_simulator(seed_users=3) as sim:
+        assert sim.request('GET', '/_sim/race-window').json() == {'ms': 0.0}
+        assert sim.set_race_window(300) == 300.0
+        first, second = together(lambda: create(sim, 'opened', 'Request 1'), lambda: create(sim, 'opened', 'Request 2'))
+        assert isinstance(first, list) and isinstance(second, list), (first, second)
+        assert sim.set_race_window(0) == 0.0
+        assert len(cohorts_by_idnumber(sim)['opened']) == 2
+        for body in (b'{"ms": -1}', b'{}', b'not json'):
+            assert sim.request('PUT', '/_sim/race-window', body=body).status == 400
+        assert sim.request('GET', '/_sim/race-window').json() == {'ms': 0.0}

@@ -14,7 +14,7 @@ from tests.simulator.server import FAULT_MODES, build_parser
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOC = os.path.join(ROOT, 'docs', 'simulator.md')
 CONTROL_ENDPOINTS = ('GET /_sim/requests', 'POST /_sim/reset', 'POST /_sim/faults', 'GET /_sim/faults',
-                     'DELETE /_sim/faults', 'GET /_sim/state')
+                     'DELETE /_sim/faults', 'GET /_sim/state', 'PUT /_sim/race-window')
 
 
 def doc_text():

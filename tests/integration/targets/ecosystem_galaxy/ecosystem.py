@@ -32,7 +32,7 @@ REQUIRED_FILES = ["MANIFEST.json", "FILES.json", "README.md", "COPYING", "CHANGE
 SHIPPED_DIRS = ["plugins", "roles", "playbooks", "docs", "changelogs", "meta", "tests/simulator",
                 "tests/integration/targets/setup_pluto_simulator"]
 # Development tooling and its state: never shipped.
-FORBIDDEN_PREFIXES = (".ci/", ".venv/", ".venv-", ".ansible/", ".pytest_cache/", "tests/output/", "benchmarks/",
+FORBIDDEN_PREFIXES = (".ci/", ".github/", "build/", ".venv/", ".venv-", ".ansible/", ".pytest_cache/", "tests/output/", "benchmarks/",
                       "demo-output/", "dist/", "collections/", "Makefile", ".ansible-lint", ".gitignore",
                       "changelogs/.plugin-cache.yaml")
 

@@ -18,7 +18,7 @@ mkdir -p "$SRC"
 (cd "$COLLECTION_ROOT" && tar --exclude=./tests/output -cf - .) | tar -xf - -C "$SRC"
 PLANTED=(.venv/pyvenv.cfg .venv-2.16/bin/python .ansible/collections/ansible_collections/x/y/MANIFEST.json
          .pytest_cache/v/cache/nodeids tests/output/junit/python3.11-units.xml tests/output/.tmp/x.json
-         benchmarks/results/raw/run.json demo-output/cohort-audit.md dist/pluto-lms-0.0.1.tar.gz
+         benchmarks/results/raw/run.json demo-output/cohort-audit.md dist/pluto-lms-0.0.1.tar.gz build/docs/html/index.html
          collections/ansible_collections/pluto/lms/README.md changelogs/.plugin-cache.yaml
          plugins/module_utils/__pycache__/client.cpython-311.pyc tests/simulator/__pycache__/store.cpython-311.pyc)
 for path in "${PLANTED[@]}"; do

@@ -2,7 +2,8 @@
 # playbooks/sync_cohort_members.yml: a CSV makes each cohort it names hold exactly its rows' users (others are
 # left alone); check mode writes nothing; a rerun changes nothing; a malformed CSV fails naming its bad lines,
 # before any request. A "CSV UTF-8" file (byte order mark, CRLF) is read like any other, one in another
-# encoding fails with one line naming it, and a relative path is resolved against the current directory.
+# encoding fails with one line naming it, and a relative path is resolved against the current directory;
+# 200 cohorts x 50 users (10,000 memberships) within a request budget, and its rerun.
 set -eux
 source ../setup_pluto_simulator/simulator.sh
 sim_start LAKESIDE_PLUTO_URL --token lakeside-token:manager --seed-users 40
@@ -79,3 +80,27 @@ if (cd "$OUT/elsewhere" && ansible-playbook -i "$INVENTORY" -l lakeside "$SYNC" 
 fi
 grep -q "cannot read the CSV file members.csv ($OUT/elsewhere/members.csv): no such file or directory; a relative path is resolved against the directory ansible-playbook runs in, $OUT/elsewhere" "$OUT/relative-missing.txt"
 ansible-playbook assert_members.yml "${SITE[@]}" -e expect=synced -e requests=0
+
+# 200 cohorts x 50 users (10,000 memberships, 2,900 distinct users) on a site whose cohorts exist and are empty:
+# at most 40 requests and 22 writes; the rerun at most 15 requests and no write.
+sim_start BIG_URL --token big-token:manager --seed-users 3000
+BIG=(-e "pluto_url=$BIG_URL" -e "pluto_token=big-token")
+ansible-playbook make_cohorts.yml "${BIG[@]}" -e count=200
+"$SIM_PYTHON" - "$OUT/big.csv" <<'PY'
+import sys
+with open(sys.argv[1], "w") as out:
+    out.write("cohort_idnumber,username\n")
+    for cohort in range(200):
+        for member in range(50):
+            out.write("sync-%03d,u%05d\n" % (cohort + 1, 1 + (cohort * 37 + member * 53) % 2900))
+PY
+for run in first rerun; do
+    ansible-playbook sim_reset.yml "${BIG[@]}"
+    ansible-playbook -i "$INVENTORY" -l lakeside "$SYNC" "${BIG[@]}" -e "cohort_members_csv=$OUT/big.csv" | tee "$OUT/big-$run.txt"
+    if [ "$run" = first ]; then
+        ansible-playbook assert_cost.yml "${BIG[@]}" -e max_requests=40 -e max_writes=22
+    else
+        grep -Eq 'lakeside +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0' "$OUT/big-rerun.txt"
+        ansible-playbook assert_cost.yml "${BIG[@]}" -e max_requests=15 -e max_writes=0
+    fi
+done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The tenant playbooks on the example inventory (two simulated tenants): provision, audit clean, drift of
 # every kind made outside the role, audit with and without prune (the report's content is asserted, and no
-# write reaches a site), and a tenant that cannot be audited.
+# write reaches a site), a tenant that cannot be audited, and what audits of one large and of twenty tenants cost.
 set -eux
 source ../setup_pluto_simulator/simulator.sh
 sim_start LAKESIDE_PLUTO_URL --token lakeside-token:manager --seed-users 40
@@ -50,3 +50,18 @@ fi
 ansible-playbook -i "$INVENTORY" "$PLAYBOOKS/audit_cohorts.yml" -l lakeside -e "cohort_audit_dir=$OUT/limit"
 ansible-playbook assert_report.yml "${SITES[@]}" -e "report_dir=$OUT/limit" -e scenario=limit
 ansible-playbook assert_report.yml "${SITES[@]}" -e "report_dir=$OUT/error" -e scenario=error
+
+# Audit costs, counted from the simulator's request log: one tenant with 204 cohorts in at most 8 requests;
+# twenty tenants of 4 cohorts each in at most 5 requests a tenant. Each audit finds drift (one cohort renamed).
+sim_start SCALE_PLUTO_URL --token scale-token:manager --seed-users 10
+SCALE=(-e "pluto_url=$SCALE_PLUTO_URL")
+ansible-playbook -i inventory_scale.yml "$PLAYBOOKS/provision_tenants.yml" -l big,t01
+"$SIM_PYTHON" "$COLLECTION_ROOT/playbooks/demo/drift.py" "$SCALE_PLUTO_URL" scale-token faculty "Faculty (renamed by hand)" u00002
+ansible-playbook reset_log.yml "${SCALE[@]}"
+ansible-playbook -i inventory_scale.yml "$PLAYBOOKS/audit_cohorts.yml" -l big -e "cohort_audit_dir=$OUT/big" | tee "$OUT/big.txt"
+grep -q '1 tenant(s): 0 clean, 1 with drift, 0 failed' "$OUT/big.txt"
+ansible-playbook assert_cost.yml "${SCALE[@]}" -e max_requests=8
+ansible-playbook reset_log.yml "${SCALE[@]}"
+ansible-playbook -i inventory_scale.yml "$PLAYBOOKS/audit_cohorts.yml" -l twenty -e "cohort_audit_dir=$OUT/twenty" | tee "$OUT/twenty.txt"
+grep -q '20 tenant(s): 0 clean, 20 with drift, 0 failed' "$OUT/twenty.txt"
+ansible-playbook assert_cost.yml "${SCALE[@]}" -e max_requests=100

@@ -46,7 +46,7 @@ def view(idnumber, name, **fields):
 def test_every_filter_is_registered():
     assert sorted(FilterModule().filters()) == [
         "cohort_audit_markdown", "cohort_audit_report", "cohort_drift", "cohort_duplicates",
-        "cohort_members_csv", "cohort_members_csv_file", "cohort_prune_candidates"]
+        "cohort_members_csv", "cohort_members_csv_file", "cohort_prune_candidates", "cohort_tenant_summary"]
 
 
 def test_duplicates_are_named_once_and_sorted():
