@@ -504,6 +504,7 @@ class CohortPlan(Plan):
         self.ref = None              # the Ref of a planned create
         self.custom_fields = None    # the custom fields the write sends (None: none managed)
         self.site = None
+        self.made_cohort = True      # a follow-up: False when the site refused this run's create (another run's cohort)
 
     def follow_up(self, outcome, reader):
         """After apply: the plan whose report is the task's result, or None (this plan's own report)."""
@@ -752,7 +753,13 @@ def settle_cohort(plan, outcome, reader):
     follow.operations.extend(converged.operations)
     follow.write = converged.write or DELETE_COHORTS
     follow.planned = dict(converged.planned, id=int(winner_raw["id"]))
-    follow.result = dict(plan.result, changed=True, cohort=follow.planned)
+    if created_id is None:
+        # The site refused this run's create: the cohort is the other run's, and this run reports only what it
+        # changes in it (an update where it differs), as a run that found it would.
+        follow.result = dict(converged.result, cohort=follow.planned)
+        follow.made_cohort = False
+    else:
+        follow.result = dict(plan.result, changed=True, cohort=follow.planned)
     follow.warnings.extend(w for w in converged.warnings if w not in follow.warnings)
     follow.reporter = report_follow_up
     return follow
@@ -786,7 +793,7 @@ def wait_for_others(reader, idnumber, kept_id, waits=DUPLICATE_WAITS, sleep=time
 
 def report_follow_up(plan, outcome):
     result = report_cohort(plan, outcome)
-    if result.get("failed"):
+    if result.get("failed") and plan.made_cohort:
         result["changed"] = True  # the create was applied before
     return result
 

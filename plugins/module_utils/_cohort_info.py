@@ -30,6 +30,7 @@ from ansible_collections.pluto.lms.plugins.module_utils._reader import (
     GET_USERS_BY_FIELD,
     SEARCH_COHORTS,
 )
+from ansible_collections.pluto.lms.plugins.module_utils._users import FIELD_CAPABILITY, LOOKUP_CAPABILITY, MESSAGE_NAMES
 
 
 def info_scope(params, categories):
@@ -70,15 +71,30 @@ def add_members(reader, views, warnings):
     user_ids = sorted(set().union(*members.values())) if members else []
     users = [UserRef.from_site(u) for u in reader.users_by_field("id", user_ids)] if user_ids else []
     usernames = dict((u.id, u.username) for u in users if u.username is not None)
-    unresolved = set(user_ids) - set(usernames)
-    if unresolved:
-        warnings.append("%d of %d members could not be named: the site does not show those users to the token's user "
-                        "(it needs the right to view users); member_count counts them, members leaves them out"
-                        % (len(unresolved), len(user_ids)))
+    # Two different causes, two different fixes: a record without its username (the token's user may
+    # see the user but not all details), or no record at all (may not see users, or deleted ones).
+    without_username = sorted(u.id for u in users if u.username is None)
+    unanswered = sorted(set(user_ids) - set(u.id for u in users))
+    if without_username:
+        warnings.append("%d of %d members could not be named: the site answered for them without their username: the "
+                        "token's user lacks %s; member_count counts them, members leaves them out: %s"
+                        % (len(without_username), len(user_ids), FIELD_CAPABILITY["username"], ids_text(without_username)))
+    if unanswered:
+        warnings.append("%d of %d members could not be named: the site did not answer for them: the token's user lacks "
+                        "%s, or they were deleted; member_count counts them, members leaves them out: %s"
+                        % (len(unanswered), len(user_ids), LOOKUP_CAPABILITY["id"], ids_text(unanswered)))
     for view in views:
         ids = members.get(view["id"], set())
         view["member_count"] = len(ids)
         view["members"] = sorted(usernames[u] for u in ids if u in usernames)
+
+
+def ids_text(user_ids):
+    """User ids for a message: the first MESSAGE_NAMES, then how many more."""
+    text = ", ".join("id=%d" % i for i in user_ids[:MESSAGE_NAMES])
+    if len(user_ids) > MESSAGE_NAMES:
+        text += " ... and %d more" % (len(user_ids) - MESSAGE_NAMES)
+    return text
 
 
 def blank_filters(params):

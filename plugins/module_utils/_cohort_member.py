@@ -184,6 +184,16 @@ def near_cohorts(reader, idnumber):
     return sorted((c for c in cohorts if c["idnumber"] in clashing), key=lambda c: int(c["id"]))
 
 
+# Why a user the site has may still be "missing": a PostgreSQL site compares these fields exactly as
+# stored (a MySQL/MariaDB site ignores case, and for idnumbers accents and trailing spaces too).
+EXACT_ON_POSTGRES = {
+    "email": "a PostgreSQL site finds an email only as stored, case included (the module also asks for it in "
+             "lowercase): if such a user exists, list the email as the site stores it, or the user by username or id",
+    "idnumber": "a PostgreSQL site finds an idnumber only as stored (case, accents and spaces count): if such a "
+                "user exists, list the idnumber as the site stores it, or the user by username or id",
+}
+
+
 def check_missing(request, resolution):
     """Apply missing_users before any write; return the warnings to give."""
     missing = resolution.missing
@@ -197,6 +207,8 @@ def check_missing(request, resolution):
         text += "; %s" % invalid_text(resolution.invalid, request.user_field)
     if not resolution.found:
         text += "; " + resolution.rights_hint()
+    if request.user_field in EXACT_ON_POSTGRES:
+        text += "; " + EXACT_ON_POSTGRES[request.user_field]
     if request.missing_users == "fail":
         raise PlutoError(text + "; nothing was changed (missing_users: warn or ignore goes on without them)",
                          result={"missing": missing})

@@ -40,7 +40,12 @@ from ansible_collections.pluto.lms.plugins.module_utils._model import (
     stored_custom_fields,
     UserRef,
 )
-from ansible_collections.pluto.lms.plugins.module_utils._cohort_member import MemberHooks, VANISHED_COHORT, VANISHED_USER
+from ansible_collections.pluto.lms.plugins.module_utils._cohort_member import (
+    EXACT_ON_POSTGRES,
+    MemberHooks,
+    VANISHED_COHORT,
+    VANISHED_USER,
+)
 from ansible_collections.pluto.lms.plugins.module_utils._plan import Plan, merge_plans
 from ansible_collections.pluto.lms.plugins.module_utils._readable_diff import render_scalar
 from ansible_collections.pluto.lms.plugins.module_utils._users import (
@@ -449,6 +454,8 @@ def check_missing(options, resolution, warnings):
         text += "; %s" % invalid_text(resolution.invalid, options.user_field)
     if not resolution.found:
         text += "; " + resolution.rights_hint()
+    if options.user_field in EXACT_ON_POSTGRES:
+        text += "; " + EXACT_ON_POSTGRES[options.user_field]
     if options.missing_users == "fail":
         raise PlutoError(text + "; nothing was changed (missing_users: warn or ignore goes on without them)",
                          result={"missing_users": missing})

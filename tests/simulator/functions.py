@@ -441,6 +441,14 @@ def _insert_cohort(store, row):
                         row['timemodified'], row['heap']))
 
 
+def _insert_twin_first(store, item, contextid):
+    now = int(time.time())
+    row = {'contextid': contextid, 'name': item['name'], 'idnumber': item['idnumber'],
+           'description': '', 'descriptionformat': 1, 'visible': 1, 'theme': '', 'timecreated': now, 'timemodified': now}
+    with store.transaction():
+        _insert_cohort(store, dict(row, id=store.nextval('cohort'), heap=store.nextval('heap')))
+
+
 def create_cohorts(call, params):
     """core_cohort_create_cohorts: all or nothing; each item checks its idnumber, then inserts.
 
@@ -453,10 +461,14 @@ def create_cohorts(call, params):
     created = []
     pending = []
     twins = call.fault.get('mode') == 'concurrent_create'
+    first = call.fault.get('mode') == 'concurrent_create_first'
     for item in params['cohorts']:
         with store.lock:
             contextid = _resolve_context(store, item['categorytype'],
                                          lambda kind, value: 'category not exists: category %s = %s' % (kind, value))
+            if first:
+                # Another client's create of the same idnumber commits just before this check: this one is refused.
+                _insert_twin_first(store, item, contextid)
             taken = store.conn.execute('SELECT 1 FROM cohort WHERE %s' % store.equal_sql('idnumber'),
                                        (store.text_key(item['idnumber']),)).fetchone()
             if taken or any(store.text_equal(row['idnumber'], item['idnumber']) for row in pending):

@@ -255,7 +255,7 @@ class SimulatorProcess:
 
     def set_faults(self, mode, functions=None, writes_only=False, skip=0, count=-1, userids=None):
         """Deterministic faults: ``mode`` in 503, reset, timeout, html, xml, 404, lost, concurrent_create,
-        concurrent_add (``userids``: the other client's users for concurrent_add)."""
+        concurrent_create_first, concurrent_add (``userids``: the other client's users for concurrent_add)."""
         spec = {'mode': mode, 'writes_only': writes_only, 'skip': skip, 'count': count}
         if functions:
             spec['functions'] = list(functions)

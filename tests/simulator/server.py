@@ -37,9 +37,11 @@ from .store import Store
 
 WS_PATH = '/webservice/rest/server.php'
 ROLES = tuple(ROLE_CAPABILITIES)
-FAULT_MODES = ('503', 'reset', 'timeout', 'html', 'xml', '404', 'lost', 'concurrent_create', 'concurrent_add')
+FAULT_MODES = ('503', 'reset', 'timeout', 'html', 'xml', '404', 'lost', 'concurrent_create', 'concurrent_create_first',
+               'concurrent_add')
 # Race faults: another client's write overlaps this request; only the function named can get them.
-RACE_FAULTS = {'concurrent_create': 'core_cohort_create_cohorts', 'concurrent_add': 'core_cohort_add_cohort_members'}
+RACE_FAULTS = {'concurrent_create': 'core_cohort_create_cohorts', 'concurrent_create_first': 'core_cohort_create_cohorts',
+               'concurrent_add': 'core_cohort_add_cohort_members'}
 SETTINGS = ('raw', 'fileurl', 'filter', 'lang', 'timezone')
 
 

@@ -368,6 +368,17 @@ def test_concurrent_create_fault_leaves_a_twin(db):
         assert len(sim.requests()) == 2
 
 
+@pytest.mark.parametrize('db', ['postgres', 'mariadb'])
+def test_concurrent_create_first_fault_refuses_the_create(db):
+    """Another client's create of the same idnumber commits just before the check: the loser's invalidparameter."""
+    with start_simulator(seed_users=3, db=db) as sim:
+        sim.set_faults('concurrent_create_first', count=1)
+        assert create(sim, 'first') == INVALID
+        assert len(cohorts_by_idnumber(sim)['first']) == 1
+        assert sim.requests()[-1]['fault'] == 'concurrent_create_first'
+        assert create(sim, 'other')[0]['idnumber'] == 'other'
+
+
 def test_concurrent_create_fault_waits_for_a_create():
     """The fault is kept for the function it concerns."""
     with start_simulator(seed_users=3) as sim:

@@ -18,7 +18,10 @@ from tests.simulator.process import start_simulator
 MANAGER = "6a1b2c3d4e5f60718293a4b5c6d7e8f9"
 VIEWER = "7b2c3d4e5f60718293a4b5c6d7e8f90a"
 NO_CATEGORIES = "8c3d4e5f60718293a4b5c6d7e8f90a1b"
-TOKENS = ["%s:manager" % MANAGER, "%s:viewer" % VIEWER, "%s:manager:-core_course_get_categories" % NO_CATEGORIES]
+DETAILS = "9d4e5f60718293a4b5c6d7e8f90a1b2c"
+IDENTITY = "0e5f60718293a4b5c6d7e8f90a1b2c3d"
+TOKENS = ["%s:manager" % MANAGER, "%s:viewer" % VIEWER, "%s:manager:-core_course_get_categories" % NO_CATEGORIES,
+          "%s:viewdetails" % DETAILS, "%s:viewuseridentity" % IDENTITY]
 
 COHORTS_PER_CATEGORY = 30
 SEED = {
@@ -127,6 +130,23 @@ def test_members_a_token_may_not_see_are_counted_but_not_named(site):
     cohort = result["cohorts"][0]
     assert cohort["member_count"] == 2 and cohort["members"] == []
     assert any("2 of 2 members could not be named" in w for w in result["warnings"])
+    text = " ".join(result["warnings"])
+    # No record at all: the capability to see users by id, or a deleted user; the members by id.
+    assert "the site did not answer for them: the token's user lacks moodle/user:viewdetails, or they were deleted" in text
+    ids = sorted(u["id"] for u in site.state()["users"] if u["username"] in ("u00005", "u00006"))
+    assert text.endswith("id=%d, id=%d" % tuple(ids))
+
+
+@pytest.mark.parametrize("token", [DETAILS, IDENTITY])
+def test_members_a_token_sees_without_username_name_the_capability_it_lacks(site, token):
+    result, log = run(site, token=token, idnumber=["sci-04"], include_members=True)
+    cohort = result["cohorts"][0]
+    assert cohort["member_count"] == 2 and cohort["members"] == []
+    ids = sorted(u["id"] for u in site.state()["users"] if u["username"] in ("u00005", "u00006"))
+    assert result["warnings"] == [
+        "2 of 2 members could not be named: the site answered for them without their username: the token's user lacks "
+        "moodle/user:viewalldetails; member_count counts them, members leaves them out: id=%d, id=%d" % tuple(ids)]
+    assert not any(entry["write"] for entry in log)
 
 
 def test_without_core_course_get_categories_categories_are_unknown(site):

@@ -301,6 +301,9 @@ def test_idnumbers_in_another_spelling_are_found_where_the_site_finds_them(any_s
     else:
         assert result["added"] == ["EMP00003"]
         assert result["missing"] == ["CAFE", "id-mixed-01"]
+        # They exist in another spelling: the warning says why a PostgreSQL site does not find them.
+        assert "a PostgreSQL site finds an idnumber only as stored (case, accents and spaces count)" in " ".join(
+            result["warnings"])
     rerun = run(site, TOKEN, cohort="empty", user_field="idnumber", users=["id-mixed-01", "CAFE", "EMP00003"],
                 missing_users="warn")
     assert rerun["changed"] is False and writes(site) == []
@@ -313,6 +316,7 @@ def test_an_email_in_another_case_is_added_where_the_site_finds_it(any_site):
         assert result["added"] == ["JANE.DOE@example.EDU"] and result["missing"] == []
     else:
         assert result["added"] == [] and result["missing"] == ["JANE.DOE@example.EDU"]
+        assert "a PostgreSQL site finds an email only as stored, case included" in " ".join(result["warnings"])
 
 
 def test_exact_by_email_keeps_a_member_in_another_case_on_both_kinds(any_site):

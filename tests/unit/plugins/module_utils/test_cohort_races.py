@@ -108,9 +108,31 @@ def test_two_concurrent_runs_leave_one_cohort_and_agree_on_it(db, offset_ms):
         survivors = holders(sim, "t-both")
         assert len(survivors) == 1
         assert [r["cohort"]["id"] for r in results] == survivors * 2
-        # A run that started late enough finds the cohort and sends no create: it alone reports no change.
-        creates = [entry for entry in sim.requests() if entry["wsfunction"] == CREATE]
-        assert sorted(r["changed"] for r in results) == ([True, True] if len(creates) == 2 else [False, True])
+        # One run made the cohort and reports the change. The other found it, or had its create refused, and
+        # reports no change; only a run that made a duplicate and deleted it again reports one too.
+        log = sim.requests()
+        duplicate_deleted = any(entry["wsfunction"] == "core_cohort_delete_cohorts" for entry in log)
+        assert sorted(r["changed"] for r in results) == ([True, True] if duplicate_deleted else [False, True])
+
+
+def test_a_create_refused_because_another_run_made_the_cohort_reports_no_change(db):
+    """The loser of the race gets invalidparameter: it goes on with the other run's cohort and changed nothing."""
+    with start_simulator(token=["%s:manager" % MANAGER], db=db) as sim:
+        # The other run's create commits between this run's search and its create: the site refuses this one.
+        sim.set_faults("concurrent_create_first", functions=[CREATE], count=1)
+        result, log = run(sim, idnumber="t-first", name="First")
+        assert result.get("failed") is None, result
+        winner = holders(sim, "t-first")
+        assert len(winner) == 1 and result["cohort"]["id"] == winner[0]
+        assert result["changed"] is False and writes(log) == [CREATE]
+        assert any("another run created it at the same moment (id %d)" % winner[0] in w for w in result["warnings"])
+        # Where the other run's cohort differs from the task, this run updates it and says so.
+        sim.set_faults("concurrent_create_first", functions=[CREATE], count=1)
+        result, log = run(sim, idnumber="t-other", name="Other", description="Mine")
+        assert result.get("failed") is None, result
+        assert result["changed"] is True and writes(log) == [CREATE, "core_cohort_update_cohorts"]
+        stored = [c for c in sim.state()["cohorts"] if c["idnumber"] == "t-other"]
+        assert len(stored) == 1 and stored[0]["description"] == "Mine"
 
 
 def test_the_run_that_made_the_lowest_id_names_a_duplicate_nobody_deletes(db):

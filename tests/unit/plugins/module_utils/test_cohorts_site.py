@@ -297,6 +297,14 @@ def test_missing_users_fail_before_any_write_or_are_skipped_with_a_warning(site)
     assert any("2 of the 4 listed users do not exist" in w for w in result["warnings"])
 
 
+def test_an_email_in_another_case_is_missing_on_postgres_and_the_warning_says_why(site):
+    # The site stores Mixed.Case@Example.edu; a PostgreSQL site (the simulator's default kind) finds it only so.
+    result, _count, writes = run(site, config=[{"idnumber": "staff", "members": ["mixed.case@example.edu"]}],
+                                 user_field="email", missing_users="warn")
+    assert result["missing_users"] == ["mixed.case@example.edu"] and writes == []
+    assert any("a PostgreSQL site finds an email only as stored, case included" in w for w in result["warnings"])
+
+
 def test_replaced_never_empties_cohorts_when_no_listed_user_is_found(site):
     error = fails(site, state="replaced", config=[{"idnumber": "staff", "members": ["ghost"]}], missing_users="ignore")
     assert "none of the 1 listed users was found" in error["msg"]
