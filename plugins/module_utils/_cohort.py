@@ -168,8 +168,8 @@ class CohortSite(object):
     def loose_matches(self, idnumber, except_id=None):
         """The cohorts whose idnumber differs from idnumber but that a MySQL/MariaDB site takes as equal to it."""
         key = loose_key(idnumber)
-        clashing = [c for c in self.cohorts if c.get("idnumber") not in (idnumber, None)
-                    and loose_key(c["idnumber"]) == key and int(c["id"]) != except_id]
+        others = [c for c in self.cohorts if c.get("idnumber") not in (idnumber, None) and int(c["id"]) != except_id]
+        clashing = [c for c in others if loose_key(c["idnumber"]) == key]
         return sorted(clashing, key=lambda c: int(c["id"]))
 
     def context(self, cohort_id):
