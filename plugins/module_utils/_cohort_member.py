@@ -27,7 +27,8 @@ import re
 from ansible_collections.pluto.lms.plugins.module_utils._collation import loose_clashes
 from ansible_collections.pluto.lms.plugins.module_utils._errors import PlutoError
 from ansible_collections.pluto.lms.plugins.module_utils._functions import argument_field_budget
-from ansible_collections.pluto.lms.plugins.module_utils._plan import Hooks, Plan, Recovery
+from ansible_collections.pluto.lms.plugins.module_utils._hooks import ResendMissingMembers
+from ansible_collections.pluto.lms.plugins.module_utils._plan import Plan
 from ansible_collections.pluto.lms.plugins.module_utils._users import (
     identify_members,
     invalid_text,
@@ -108,7 +109,7 @@ def plan(params, reader):
     report = Report(cohort, request, names, len(members), resolution.missing)
     membership = Plan(result=report.result(to_add, to_remove), warnings=warnings, reads=reader.reads,
                       reporter=report.after_apply)
-    hooks = MemberHooks(cohort_id)
+    hooks = ResendMissingMembers()
     if to_add:
         membership.add(ADD, [{"cohorttype": {"type": "id", "value": cohort_id}, "usertype": {"type": "id", "value": u}}
                              for u in sorted(to_add)], hooks=hooks, max_items=request.batch_size)
@@ -213,36 +214,6 @@ def check_missing(request, resolution):
         raise PlutoError(text + "; nothing was changed (missing_users: warn or ignore goes on without them)",
                          result={"missing": missing})
     return [text]
-
-
-class MemberHooks(Hooks):
-    """The site refused a whole request because the members changed under the task: read them
-    again and send what is still needed (the executor retries with jittered backoff, bounded)."""
-
-    max_recoveries = 4
-
-    def __init__(self, cohort_id):
-        self.cohort_id = cohort_id
-
-    def on_error(self, error, items, reader):
-        # dmlwriteexception: another run added some of the same users at the same moment.
-        # invaliduser: a member to remove was deleted from the site (its memberships went with it).
-        if error.errorcode not in ("dmlwriteexception", "invaliduser"):
-            return None
-        try:
-            current = reader.members([self.cohort_id]).get(self.cohort_id, set())
-        except PlutoError:
-            return None
-        if error.errorcode == "dmlwriteexception":
-            done = [i for i in items if "usertype" in i and int(i["usertype"]["value"]) in current]
-            todo = [i for i in items if "usertype" in i and int(i["usertype"]["value"]) not in current]
-        else:
-            done = [i for i in items if "userid" in i and int(i["userid"]) not in current]
-            todo = [i for i in items if "userid" in i and int(i["userid"]) in current]
-        if error.errorcode == "invaliduser" and not done:
-            # No member left: the refusal has another cause, and the same request would fail again.
-            return None
-        return Recovery(resend=todo, applied=done)
 
 
 class Report(object):

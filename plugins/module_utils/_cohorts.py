@@ -42,10 +42,10 @@ from ansible_collections.pluto.lms.plugins.module_utils._model import (
 )
 from ansible_collections.pluto.lms.plugins.module_utils._cohort_member import (
     EXACT_ON_POSTGRES,
-    MemberHooks,
     VANISHED_COHORT,
     VANISHED_USER,
 )
+from ansible_collections.pluto.lms.plugins.module_utils._hooks import ResendMissingMembers
 from ansible_collections.pluto.lms.plugins.module_utils._plan import Plan, merge_plans
 from ansible_collections.pluto.lms.plugins.module_utils._readable_diff import render_scalar
 from ansible_collections.pluto.lms.plugins.module_utils._users import (
@@ -474,7 +474,7 @@ def shown(names, where):
 
 def member_operations(plan, entry, cohort_id, batch_size):
     """The add and remove items of one cohort (cohort_id: its id, or the Ref of its create)."""
-    hooks = MemberHooks(cohort_id) if isinstance(cohort_id, int) else None
+    hooks = ResendMissingMembers() if isinstance(cohort_id, int) else None
     if entry.to_add:
         plan.add(ADD_MEMBERS, [{"cohorttype": {"type": "id", "value": cohort_id}, "usertype": {"type": "id", "value": u}}
                                for u in sorted(entry.to_add)], owner=entry.owner, hooks=hooks, max_items=batch_size)
