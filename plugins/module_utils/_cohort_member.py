@@ -35,6 +35,7 @@ from ansible_collections.pluto.lms.plugins.module_utils._users import (
     names_by_id,
     normalize_users,
     resolve_users,
+    shown,
     sort_names,
 )
 
@@ -43,10 +44,8 @@ REMOVE = "core_cohort_delete_cohort_members"
 
 # An add item is 4 form fields, a remove item 2: 500 members keep a request at 2,003 fields.
 MAX_BATCH_SIZE = 500
-# Names shown in the diff for each direction, and in a message, before "... and N more".
+# Names shown in the diff for each direction before "... and N more" (a message shows _users.MESSAGE_NAMES).
 NAMES_SHOWN = 100
-# Names a message shows before "... and N more": a message is read in one line; the result keys hold every name.
-MESSAGE_NAMES = 10
 
 VANISHED_USER = re.compile(r"\buser id=(\d+) not exists")
 VANISHED_COHORT = re.compile(r"\bcohort id=(\d+) not exists")
@@ -349,12 +348,3 @@ def name_lines(names, what):
     if len(names) > NAMES_SHOWN:
         lines.append("... and {0:,} more {1}\n".format(len(names) - NAMES_SHOWN, what))
     return "".join(lines)
-
-
-def shown(names, where):
-    """The first MESSAGE_NAMES names for a message; the result key `where` holds them all."""
-    names = sort_names(names)
-    text = ", ".join(str(n) for n in names[:MESSAGE_NAMES])
-    if len(names) > MESSAGE_NAMES:
-        text += " ... and %d more (all in %s)" % (len(names) - MESSAGE_NAMES, where)
-    return text

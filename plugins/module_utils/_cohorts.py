@@ -56,6 +56,7 @@ from ansible_collections.pluto.lms.plugins.module_utils._users import (
     names_by_id,
     normalize_users,
     resolve_users,
+    shown,
     sort_names,
 )
 
@@ -447,9 +448,9 @@ def check_missing(options, resolution, warnings):
         return
     text = "%d of the %d listed users do not exist on the site (looked up by %s): %s" % (
         len(missing), len(set(resolution.keys) | set(resolution.invalid)), options.user_field,
-        shown(missing, "missing_users"))
+        shown(missing, "missing_users", NAMES_SHOWN))
     if resolution.deleted:
-        text += " (deleted on the site: %s)" % shown(resolution.deleted, "missing_users")
+        text += " (deleted on the site: %s)" % shown(resolution.deleted, "missing_users", NAMES_SHOWN)
     if resolution.invalid:
         text += "; %s" % invalid_text(resolution.invalid, options.user_field)
     if not resolution.found:
@@ -460,14 +461,6 @@ def check_missing(options, resolution, warnings):
         raise PlutoError(text + "; nothing was changed (missing_users: warn or ignore goes on without them)",
                          result={"missing_users": missing})
     warnings.append(text)
-
-
-def shown(names, where):
-    names = sort_names(names)
-    text = ", ".join(str(n) for n in names[:NAMES_SHOWN])
-    if len(names) > NAMES_SHOWN:
-        text += " ... and %d more (all in %s)" % (len(names) - NAMES_SHOWN, where)
-    return text
 
 
 # ---- the writes: one merged plan -------------------------------------------------------------------

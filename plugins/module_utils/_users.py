@@ -167,6 +167,15 @@ def sort_names(names):
     return sorted(set(names), key=lambda n: (0, n, "") if isinstance(n, int) else (1, 0, u"%s" % (n,)))
 
 
+def shown(names, where, limit=MESSAGE_NAMES):
+    """The first limit of names (distinct, sorted) for a message; the result key `where` holds them all."""
+    names = sort_names(names)
+    text = ", ".join(str(n) for n in names[:limit])
+    if len(names) > limit:
+        text += " ... and %d more (all in %s)" % (len(names) - limit, where)
+    return text
+
+
 def is_deleted(record):
     """True for a user record of a deleted user (Moodle keeps the row, scrambled)."""
     if record.get("deleted"):
