@@ -29,6 +29,7 @@ from ansible_collections.pluto.lms.plugins.module_utils._errors import PlutoErro
 from ansible_collections.pluto.lms.plugins.module_utils._functions import argument_field_budget
 from ansible_collections.pluto.lms.plugins.module_utils._hooks import ResendMissingMembers
 from ansible_collections.pluto.lms.plugins.module_utils._plan import Plan
+from ansible_collections.pluto.lms.plugins.module_utils._readable_diff import first_lines
 from ansible_collections.pluto.lms.plugins.module_utils._users import (
     identify_members,
     invalid_text,
@@ -344,7 +345,4 @@ def membership_diff(cohort, before_count, after_count, added, removed):
 
 
 def name_lines(names, what):
-    lines = ["%s\n" % n for n in names[:NAMES_SHOWN]]
-    if len(names) > NAMES_SHOWN:
-        lines.append("... and {0:,} more {1}\n".format(len(names) - NAMES_SHOWN, what))
-    return "".join(lines)
+    return "".join(first_lines(names, NAMES_SHOWN, "{0}\n".format, "... and {0:,} more %s\n" % what))

@@ -47,7 +47,7 @@ from ansible_collections.pluto.lms.plugins.module_utils._cohort_member import (
 )
 from ansible_collections.pluto.lms.plugins.module_utils._hooks import ResendMissingMembers
 from ansible_collections.pluto.lms.plugins.module_utils._plan import Plan, merge_plans
-from ansible_collections.pluto.lms.plugins.module_utils._readable_diff import render_scalar
+from ansible_collections.pluto.lms.plugins.module_utils._readable_diff import first_lines, render_scalar
 from ansible_collections.pluto.lms.plugins.module_utils._users import (
     identify_members,
     invalid_text,
@@ -876,10 +876,7 @@ def rendered(lines):
 
 
 def name_lines(sign, names):
-    lines = ["    %s %s" % (sign, render_scalar(n)) for n in names[:NAMES_SHOWN]]
-    if len(names) > NAMES_SHOWN:
-        lines.append("    ... and {0:,} more".format(len(names) - NAMES_SHOWN))
-    return lines
+    return first_lines(names, NAMES_SHOWN, lambda name: "    %s %s" % (sign, render_scalar(name)), "    ... and {0:,} more")
 
 
 # ---- state gathered ------------------------------------------------------------------------------
