@@ -31,6 +31,7 @@ from ansible_collections.pluto.lms.plugins.module_utils._hooks import ResendMiss
 from ansible_collections.pluto.lms.plugins.module_utils._plan import Plan
 from ansible_collections.pluto.lms.plugins.module_utils._readable_diff import first_lines
 from ansible_collections.pluto.lms.plugins.module_utils._users import (
+    check_missing,
     identify_members,
     invalid_text,
     names_by_id,
@@ -80,7 +81,8 @@ def plan(params, reader):
     if error:
         raise error
     warnings.extend(resolution.warnings())
-    warnings.extend(check_missing(request, resolution))
+    warnings.extend(check_missing(resolution, request.missing_users, request.user_field,
+                                  len(request.keys) + len(request.invalid), "missing"))
 
     listed = set(resolution.ids.values())
     if request.state == "present":
@@ -183,37 +185,6 @@ def near_cohorts(reader, idnumber):
     cohorts = [c for c in reader.cohorts() if c.get("idnumber")]
     clashing = set(loose_clashes(idnumber, [c["idnumber"] for c in cohorts]))
     return sorted((c for c in cohorts if c["idnumber"] in clashing), key=lambda c: int(c["id"]))
-
-
-# Why a user the site has may still be "missing": a PostgreSQL site compares these fields exactly as
-# stored (a MySQL/MariaDB site ignores case, and for idnumbers accents and trailing spaces too).
-EXACT_ON_POSTGRES = {
-    "email": "a PostgreSQL site finds an email only as stored, case included (the module also asks for it in "
-             "lowercase): if such a user exists, list the email as the site stores it, or the user by username or id",
-    "idnumber": "a PostgreSQL site finds an idnumber only as stored (case, accents and spaces count): if such a "
-                "user exists, list the idnumber as the site stores it, or the user by username or id",
-}
-
-
-def check_missing(request, resolution):
-    """Apply missing_users before any write; return the warnings to give."""
-    missing = resolution.missing
-    if not missing or request.missing_users == "ignore":
-        return []
-    text = "%d of the %d listed users do not exist on the site (looked up by %s): %s" % (
-        len(missing), len(request.keys) + len(request.invalid), request.user_field, shown(missing, "missing"))
-    if resolution.deleted:
-        text += " (deleted on the site: %s)" % shown(resolution.deleted, "missing")
-    if resolution.invalid:
-        text += "; %s" % invalid_text(resolution.invalid, request.user_field)
-    if not resolution.found:
-        text += "; " + resolution.rights_hint()
-    if request.user_field in EXACT_ON_POSTGRES:
-        text += "; " + EXACT_ON_POSTGRES[request.user_field]
-    if request.missing_users == "fail":
-        raise PlutoError(text + "; nothing was changed (missing_users: warn or ignore goes on without them)",
-                         result={"missing": missing})
-    return [text]
 
 
 class Report(object):

@@ -40,15 +40,12 @@ from ansible_collections.pluto.lms.plugins.module_utils._model import (
     stored_custom_fields,
     UserRef,
 )
-from ansible_collections.pluto.lms.plugins.module_utils._cohort_member import (
-    EXACT_ON_POSTGRES,
-    VANISHED_COHORT,
-    VANISHED_USER,
-)
+from ansible_collections.pluto.lms.plugins.module_utils._cohort_member import VANISHED_COHORT, VANISHED_USER
 from ansible_collections.pluto.lms.plugins.module_utils._hooks import ResendMissingMembers
 from ansible_collections.pluto.lms.plugins.module_utils._plan import Plan, merge_plans
 from ansible_collections.pluto.lms.plugins.module_utils._readable_diff import first_lines, render_scalar
 from ansible_collections.pluto.lms.plugins.module_utils._users import (
+    check_missing,
     identify_members,
     invalid_text,
     is_deleted,
@@ -56,7 +53,6 @@ from ansible_collections.pluto.lms.plugins.module_utils._users import (
     names_by_id,
     normalize_users,
     resolve_users,
-    shown,
     sort_names,
 )
 
@@ -411,7 +407,8 @@ def plan_members(reader, options, entries, warnings):
     if error:
         raise error
     warnings.extend(resolution.warnings())
-    check_missing(options, resolution, warnings)
+    warnings.extend(check_missing(resolution, options.missing_users, options.user_field,
+                                  len(set(resolution.keys) | set(resolution.invalid)), "missing_users", NAMES_SHOWN))
     missing = set(resolution.missing)
     ids = resolution.ids
     names = {}
@@ -439,28 +436,6 @@ def plan_members(reader, options, entries, warnings):
         names.update(names_by_id(reader, options.user_field, sorted(unnamed)))
     for entry in listing:
         entry.names = names
-
-
-def check_missing(options, resolution, warnings):
-    """missing_users before any write: fail naming every missing user, or warn."""
-    missing = resolution.missing
-    if not missing or options.missing_users == "ignore":
-        return
-    text = "%d of the %d listed users do not exist on the site (looked up by %s): %s" % (
-        len(missing), len(set(resolution.keys) | set(resolution.invalid)), options.user_field,
-        shown(missing, "missing_users", NAMES_SHOWN))
-    if resolution.deleted:
-        text += " (deleted on the site: %s)" % shown(resolution.deleted, "missing_users", NAMES_SHOWN)
-    if resolution.invalid:
-        text += "; %s" % invalid_text(resolution.invalid, options.user_field)
-    if not resolution.found:
-        text += "; " + resolution.rights_hint()
-    if options.user_field in EXACT_ON_POSTGRES:
-        text += "; " + EXACT_ON_POSTGRES[options.user_field]
-    if options.missing_users == "fail":
-        raise PlutoError(text + "; nothing was changed (missing_users: warn or ignore goes on without them)",
-                         result={"missing_users": missing})
-    warnings.append(text)
 
 
 # ---- the writes: one merged plan -------------------------------------------------------------------

@@ -176,6 +176,41 @@ def shown(names, where, limit=MESSAGE_NAMES):
     return text
 
 
+# Why a user the site has may still be "missing": a PostgreSQL site compares these fields exactly as
+# stored (a MySQL/MariaDB site ignores case, and for idnumbers accents and trailing spaces too).
+EXACT_ON_POSTGRES = {
+    "email": "a PostgreSQL site finds an email only as stored, case included (the module also asks for it in "
+             "lowercase): if such a user exists, list the email as the site stores it, or the user by username or id",
+    "idnumber": "a PostgreSQL site finds an idnumber only as stored (case, accents and spaces count): if such a "
+                "user exists, list the idnumber as the site stores it, or the user by username or id",
+}
+
+
+def check_missing(resolution, missing_users, user_field, listed, key, limit=MESSAGE_NAMES):
+    """The option missing_users before any write: no warning when no listed user is missing or it is
+    ignore; else the warning naming them (warn), or PlutoError (fail) whose result key `key` holds them all.
+
+    listed: how many values the task listed; limit: how many names the message shows.
+    """
+    missing = resolution.missing
+    if not missing or missing_users == "ignore":
+        return []
+    text = "%d of the %d listed users do not exist on the site (looked up by %s): %s" % (
+        len(missing), listed, user_field, shown(missing, key, limit))
+    if resolution.deleted:
+        text += " (deleted on the site: %s)" % shown(resolution.deleted, key, limit)
+    if resolution.invalid:
+        text += "; %s" % invalid_text(resolution.invalid, user_field)
+    if not resolution.found:
+        text += "; " + resolution.rights_hint()
+    if user_field in EXACT_ON_POSTGRES:
+        text += "; " + EXACT_ON_POSTGRES[user_field]
+    if missing_users == "fail":
+        raise PlutoError(text + "; nothing was changed (missing_users: warn or ignore goes on without them)",
+                         result={key: missing})
+    return [text]
+
+
 def is_deleted(record):
     """True for a user record of a deleted user (Moodle keeps the row, scrambled)."""
     if record.get("deleted"):
