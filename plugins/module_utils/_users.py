@@ -62,15 +62,11 @@ __metaclass__ = type
 
 import re
 
-try:
-    from concurrent.futures import ThreadPoolExecutor
-except ImportError:  # pragma: no cover - Python 2 is not supported
-    ThreadPoolExecutor = None
-
 from ansible_collections.pluto.lms.plugins.module_utils._collation import loose_key
 from ansible_collections.pluto.lms.plugins.module_utils._errors import PlutoError
 from ansible_collections.pluto.lms.plugins.module_utils._functions import USER_LOOKUP_CHUNK, argument_field_budget
 from ansible_collections.pluto.lms.plugins.module_utils._model import UserRef
+from ansible_collections.pluto.lms.plugins.module_utils._reader import bounded_map
 
 GET_USERS_BY_FIELD = "core_user_get_users_by_field"
 USER_FIELDS = ("username", "email", "idnumber", "id")
@@ -295,15 +291,6 @@ def _request_size(reader, cap, extra=0):
     return max(1, min(cap, argument_field_budget(reader.max_input_vars) - 1 - extra))
 
 
-def _run_concurrently(reader, function, groups):
-    """[function(group)] for each group, at most reader.lookup_concurrency at once, in order."""
-    workers = min(int(getattr(reader, "lookup_concurrency", 1) or 1), len(groups))
-    if workers <= 1 or ThreadPoolExecutor is None:
-        return [function(group) for group in groups]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(function, groups))
-
-
 def lookup_values(reader, user_field, values, chunk=USER_LOOKUP_CHUNK, sentinel=None, unconfirmed=None):
     """(records, refused): the site's users whose user_field is one of values, and the values the
     site refused. One request per `chunk` values (fewer when max_input_vars says so), sent
@@ -349,7 +336,7 @@ def lookup_values(reader, user_field, values, chunk=USER_LOOKUP_CHUNK, sentinel=
         return users, [], tail
 
     records, refused = [], []
-    for found, bad, tail in _run_concurrently(reader, one, groups):
+    for found, bad, tail in bounded_map(one, groups, int(getattr(reader, "lookup_concurrency", 1) or 1)):
         records.extend(found)
         refused.extend(bad)
         if unconfirmed is not None:
