@@ -458,8 +458,7 @@ class PlutoClient(object):
                                     ": " + one_line(error.debuginfo, 240) if error.debuginfo else ""),
                                  errorcode="accessexception", debuginfo=error.debuginfo)
             raise
-        available = set(f.get("name") for f in info.get("functions") or [])
-        missing = sorted(set(names) - available)
+        missing = sorted(set(names) - self.service_functions())
         if missing:
             raise PlutoError("the token's web service lacks %d function(s) this task needs: %s; add them to the "
                              "service in Site administration > Server > Web services > External services"
