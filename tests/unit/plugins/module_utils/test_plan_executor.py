@@ -294,3 +294,20 @@ def test_resend_missing_members_rereads_and_resends_only_what_is_missing(site):
     assert recovery.applied == [add_item(cohort_id, 2)] and recovery.resend == [add_item(cohort_id, 3)]
     assert [r["wsfunction"] for r in site.requests()] == ["core_cohort_get_cohort_members"]
     assert hooks.on_error(PlutoError("other", errorcode="invalidparameter"), items, SiteReader(client(site))) is None
+
+
+def test_resend_missing_members_counts_a_refused_removal_of_a_gone_member_as_applied(site):
+    from ansible_collections.pluto.lms.plugins.module_utils._hooks import ResendMissingMembers
+    cohort_id = new_cohort(site, "race-remove")
+    seed_member(site, cohort_id, 3)  # 2 is no member any more (deleted from the site), 3 still is
+    items = [{"cohortid": cohort_id, "userid": 2}, {"cohortid": cohort_id, "userid": 3}]
+    hooks = ResendMissingMembers()
+    site.reset_log()
+    recovery = hooks.on_error(PlutoError("remove failed", errorcode="invaliduser"), items, SiteReader(client(site)))
+    assert recovery.applied == [items[0]] and recovery.resend == [items[1]]
+    assert [r["wsfunction"] for r in site.requests()] == ["core_cohort_get_cohort_members"]
+    # No member gone: the refusal has another cause, and the same request would fail again.
+    assert hooks.on_error(PlutoError("remove failed", errorcode="invaliduser"), items[1:], SiteReader(client(site))) is None
+    # A refused addition's rule is not applied to removals, nor the other way round.
+    assert hooks.on_error(PlutoError("x", errorcode="dmlwriteexception"), items, SiteReader(client(site))) is None
+    assert hooks.on_error(PlutoError("x", errorcode="invaliduser"), [add_item(cohort_id, 2)], SiteReader(client(site))) is None
