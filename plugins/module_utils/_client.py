@@ -428,37 +428,13 @@ class PlutoClient(object):
                 text += "; the token's user needs the capability %s" % capability
         return PlutoError(self.redact(text), errorcode=errorcode, debuginfo=debuginfo, wsfunction=wsfunction)
 
-    # ---- chunked calls -----------------------------------------------------------------
+    # ---- chunking -----------------------------------------------------------------
 
     def chunks(self, wsfunction, items, max_items=None, extra_args=None, raw=False):
         """items split as the function table and max_input_vars allow (fields measured per item)."""
         entry = function(wsfunction)
         limits = [n for n in (entry.max_items, max_items) if n]
         return chunk_by_fields(items, self.field_budget(raw, extra_args), min(limits) if limits else None)
-
-    def call_chunked(self, wsfunction, key, items, max_items=None, extra_args=None, raw=False):
-        """Send items in as many requests as the field limit needs; return the answers.
-
-        If chunk k fails after earlier chunks were applied, the PlutoError carries
-        result['applied'] (the items already applied) and says which chunk failed.
-        """
-        chunks = self.chunks(wsfunction, items, max_items, extra_args, raw)
-        answers, applied = [], []
-        for index, chunk in enumerate(chunks):
-            args = dict(extra_args or {})
-            args[key] = chunk
-            try:
-                answers.append(self.call(wsfunction, args, raw=raw, verify_items=chunk))
-            except PlutoError as error:
-                if index:
-                    error.message = "%s (request %d of %d; the %d items of the earlier requests were applied)" % (
-                        error.message, index + 1, len(chunks), len(applied))
-                error.result.setdefault("applied", applied)
-                error.answers = answers
-                raise
-            if wsfunction not in READ_FUNCTIONS:
-                applied.extend(chunk)
-        return answers
 
     # ---- site info and the functions of the token's service ------------------------------
 
@@ -482,71 +458,9 @@ class PlutoClient(object):
                                     ": " + one_line(error.debuginfo, 240) if error.debuginfo else ""),
                                  errorcode="accessexception", debuginfo=error.debuginfo)
             raise
-        available = set(f.get("name") for f in info.get("functions") or [])
-        missing = sorted(set(names) - available)
+        missing = sorted(set(names) - self.service_functions())
         if missing:
             raise PlutoError("the token's web service lacks %d function(s) this task needs: %s; add them to the "
                              "service in Site administration > Server > Web services > External services"
                              % (len(missing), ", ".join(missing)), errorcode="accessexception")
         return info
-
-    # ---- typed calls of the modules not yet written as plans (reads go through SiteReader) ----
-
-    def reader(self):
-        from ansible_collections.pluto.lms.plugins.module_utils._reader import SiteReader
-        if getattr(self, "_reader", None) is None:
-            self._reader = SiteReader(self, self.lookup_concurrency)
-        return self._reader
-
-    def get_cohorts(self, ids=None):
-        return self.reader().cohorts(ids)
-
-    def search_cohorts(self, query="", category_id=None, includes="self"):
-        return self.reader().search_cohorts(query, category_id, includes)
-
-    def find_cohorts_by_idnumber(self, idnumber):
-        return self.reader().cohorts_by_idnumber(idnumber)
-
-    def find_cohort(self, idnumber=None, cohort_id=None):
-        return self.reader().find_cohort(idnumber=idnumber, cohort_id=cohort_id)
-
-    def get_cohort_members(self, cohort_ids):
-        return self.reader().members(cohort_ids)
-
-    def get_users_by_field(self, field, values):
-        return self.reader().users_by_field(field, values)
-
-    def get_categories(self, key=None, value=None):
-        return self.reader().categories(key, value)
-
-    def create_cohorts(self, cohorts):
-        """Create cohorts (all or nothing per request). A lost answer is checked by reading back."""
-        created = []
-        for answer in self.call_chunked("core_cohort_create_cohorts", "cohorts", cohorts):
-            created.extend(answer or [])
-        return created
-
-    def update_cohorts(self, cohorts):
-        self.call_chunked("core_cohort_update_cohorts", "cohorts", cohorts)
-
-    def delete_cohorts(self, ids):
-        self.call_chunked("core_cohort_delete_cohorts", "cohortids", sorted(set(ids)))
-
-    def add_cohort_members(self, cohort_id, user_ids, batch_size):
-        """Add users (by id) to one cohort; return the site's warnings of all requests."""
-        items = [{"cohorttype": {"type": "id", "value": int(cohort_id)}, "usertype": {"type": "id", "value": int(u)}}
-                 for u in user_ids]
-        warnings = []
-        for answer in self.call_chunked("core_cohort_add_cohort_members", "members", items, max_items=batch_size):
-            warnings.extend((answer or {}).get("warnings") or [])
-        return warnings
-
-    def delete_cohort_members(self, cohort_id, user_ids, batch_size):
-        items = [{"cohortid": int(cohort_id), "userid": int(u)} for u in user_ids]
-        self.call_chunked("core_cohort_delete_cohort_members", "members", items, max_items=batch_size)
-
-    def create_users(self, users):
-        created = []
-        for answer in self.call_chunked("core_user_create_users", "users", users):
-            created.extend(answer or [])
-        return created

@@ -27,13 +27,17 @@ import re
 from ansible_collections.pluto.lms.plugins.module_utils._collation import loose_clashes
 from ansible_collections.pluto.lms.plugins.module_utils._errors import PlutoError
 from ansible_collections.pluto.lms.plugins.module_utils._functions import argument_field_budget
-from ansible_collections.pluto.lms.plugins.module_utils._plan import Hooks, Plan, Recovery
+from ansible_collections.pluto.lms.plugins.module_utils._hooks import ResendMissingMembers
+from ansible_collections.pluto.lms.plugins.module_utils._plan import Plan
+from ansible_collections.pluto.lms.plugins.module_utils._readable_diff import first_lines
 from ansible_collections.pluto.lms.plugins.module_utils._users import (
+    check_missing,
     identify_members,
     invalid_text,
     names_by_id,
     normalize_users,
     resolve_users,
+    shown,
     sort_names,
 )
 
@@ -42,10 +46,8 @@ REMOVE = "core_cohort_delete_cohort_members"
 
 # An add item is 4 form fields, a remove item 2: 500 members keep a request at 2,003 fields.
 MAX_BATCH_SIZE = 500
-# Names shown in the diff for each direction, and in a message, before "... and N more".
+# Names shown in the diff for each direction before "... and N more" (a message shows _users.MESSAGE_NAMES).
 NAMES_SHOWN = 100
-# Names a message shows before "... and N more": a message is read in one line; the result keys hold every name.
-MESSAGE_NAMES = 10
 
 VANISHED_USER = re.compile(r"\buser id=(\d+) not exists")
 VANISHED_COHORT = re.compile(r"\bcohort id=(\d+) not exists")
@@ -79,7 +81,8 @@ def plan(params, reader):
     if error:
         raise error
     warnings.extend(resolution.warnings())
-    warnings.extend(check_missing(request, resolution))
+    warnings.extend(check_missing(resolution, request.missing_users, request.user_field,
+                                  len(request.keys) + len(request.invalid), "missing"))
 
     listed = set(resolution.ids.values())
     if request.state == "present":
@@ -108,7 +111,7 @@ def plan(params, reader):
     report = Report(cohort, request, names, len(members), resolution.missing)
     membership = Plan(result=report.result(to_add, to_remove), warnings=warnings, reads=reader.reads,
                       reporter=report.after_apply)
-    hooks = MemberHooks(cohort_id)
+    hooks = ResendMissingMembers()
     if to_add:
         membership.add(ADD, [{"cohorttype": {"type": "id", "value": cohort_id}, "usertype": {"type": "id", "value": u}}
                              for u in sorted(to_add)], hooks=hooks, max_items=request.batch_size)
@@ -182,67 +185,6 @@ def near_cohorts(reader, idnumber):
     cohorts = [c for c in reader.cohorts() if c.get("idnumber")]
     clashing = set(loose_clashes(idnumber, [c["idnumber"] for c in cohorts]))
     return sorted((c for c in cohorts if c["idnumber"] in clashing), key=lambda c: int(c["id"]))
-
-
-# Why a user the site has may still be "missing": a PostgreSQL site compares these fields exactly as
-# stored (a MySQL/MariaDB site ignores case, and for idnumbers accents and trailing spaces too).
-EXACT_ON_POSTGRES = {
-    "email": "a PostgreSQL site finds an email only as stored, case included (the module also asks for it in "
-             "lowercase): if such a user exists, list the email as the site stores it, or the user by username or id",
-    "idnumber": "a PostgreSQL site finds an idnumber only as stored (case, accents and spaces count): if such a "
-                "user exists, list the idnumber as the site stores it, or the user by username or id",
-}
-
-
-def check_missing(request, resolution):
-    """Apply missing_users before any write; return the warnings to give."""
-    missing = resolution.missing
-    if not missing or request.missing_users == "ignore":
-        return []
-    text = "%d of the %d listed users do not exist on the site (looked up by %s): %s" % (
-        len(missing), len(request.keys) + len(request.invalid), request.user_field, shown(missing, "missing"))
-    if resolution.deleted:
-        text += " (deleted on the site: %s)" % shown(resolution.deleted, "missing")
-    if resolution.invalid:
-        text += "; %s" % invalid_text(resolution.invalid, request.user_field)
-    if not resolution.found:
-        text += "; " + resolution.rights_hint()
-    if request.user_field in EXACT_ON_POSTGRES:
-        text += "; " + EXACT_ON_POSTGRES[request.user_field]
-    if request.missing_users == "fail":
-        raise PlutoError(text + "; nothing was changed (missing_users: warn or ignore goes on without them)",
-                         result={"missing": missing})
-    return [text]
-
-
-class MemberHooks(Hooks):
-    """The site refused a whole request because the members changed under the task: read them
-    again and send what is still needed (the executor retries with jittered backoff, bounded)."""
-
-    max_recoveries = 4
-
-    def __init__(self, cohort_id):
-        self.cohort_id = cohort_id
-
-    def on_error(self, error, items, reader):
-        # dmlwriteexception: another run added some of the same users at the same moment.
-        # invaliduser: a member to remove was deleted from the site (its memberships went with it).
-        if error.errorcode not in ("dmlwriteexception", "invaliduser"):
-            return None
-        try:
-            current = reader.members([self.cohort_id]).get(self.cohort_id, set())
-        except PlutoError:
-            return None
-        if error.errorcode == "dmlwriteexception":
-            done = [i for i in items if "usertype" in i and int(i["usertype"]["value"]) in current]
-            todo = [i for i in items if "usertype" in i and int(i["usertype"]["value"]) not in current]
-        else:
-            done = [i for i in items if "userid" in i and int(i["userid"]) not in current]
-            todo = [i for i in items if "userid" in i and int(i["userid"]) in current]
-        if error.errorcode == "invaliduser" and not done:
-            # No member left: the refusal has another cause, and the same request would fail again.
-            return None
-        return Recovery(resend=todo, applied=done)
 
 
 class Report(object):
@@ -374,16 +316,4 @@ def membership_diff(cohort, before_count, after_count, added, removed):
 
 
 def name_lines(names, what):
-    lines = ["%s\n" % n for n in names[:NAMES_SHOWN]]
-    if len(names) > NAMES_SHOWN:
-        lines.append("... and {0:,} more {1}\n".format(len(names) - NAMES_SHOWN, what))
-    return "".join(lines)
-
-
-def shown(names, where):
-    """The first MESSAGE_NAMES names for a message; the result key `where` holds them all."""
-    names = sort_names(names)
-    text = ", ".join(str(n) for n in names[:MESSAGE_NAMES])
-    if len(names) > MESSAGE_NAMES:
-        text += " ... and %d more (all in %s)" % (len(names) - MESSAGE_NAMES, where)
-    return text
+    return "".join(first_lines(names, NAMES_SHOWN, "{0}\n".format, "... and {0:,} more %s\n" % what))

@@ -40,15 +40,12 @@ from ansible_collections.pluto.lms.plugins.module_utils._model import (
     stored_custom_fields,
     UserRef,
 )
-from ansible_collections.pluto.lms.plugins.module_utils._cohort_member import (
-    EXACT_ON_POSTGRES,
-    MemberHooks,
-    VANISHED_COHORT,
-    VANISHED_USER,
-)
+from ansible_collections.pluto.lms.plugins.module_utils._cohort_member import VANISHED_COHORT, VANISHED_USER
+from ansible_collections.pluto.lms.plugins.module_utils._hooks import ResendMissingMembers
 from ansible_collections.pluto.lms.plugins.module_utils._plan import Plan, merge_plans
-from ansible_collections.pluto.lms.plugins.module_utils._readable_diff import render_scalar
+from ansible_collections.pluto.lms.plugins.module_utils._readable_diff import first_lines, render_scalar
 from ansible_collections.pluto.lms.plugins.module_utils._users import (
+    check_missing,
     identify_members,
     invalid_text,
     is_deleted,
@@ -410,7 +407,8 @@ def plan_members(reader, options, entries, warnings):
     if error:
         raise error
     warnings.extend(resolution.warnings())
-    check_missing(options, resolution, warnings)
+    warnings.extend(check_missing(resolution, options.missing_users, options.user_field,
+                                  len(set(resolution.keys) | set(resolution.invalid)), "missing_users", NAMES_SHOWN))
     missing = set(resolution.missing)
     ids = resolution.ids
     names = {}
@@ -440,41 +438,11 @@ def plan_members(reader, options, entries, warnings):
         entry.names = names
 
 
-def check_missing(options, resolution, warnings):
-    """missing_users before any write: fail naming every missing user, or warn."""
-    missing = resolution.missing
-    if not missing or options.missing_users == "ignore":
-        return
-    text = "%d of the %d listed users do not exist on the site (looked up by %s): %s" % (
-        len(missing), len(set(resolution.keys) | set(resolution.invalid)), options.user_field,
-        shown(missing, "missing_users"))
-    if resolution.deleted:
-        text += " (deleted on the site: %s)" % shown(resolution.deleted, "missing_users")
-    if resolution.invalid:
-        text += "; %s" % invalid_text(resolution.invalid, options.user_field)
-    if not resolution.found:
-        text += "; " + resolution.rights_hint()
-    if options.user_field in EXACT_ON_POSTGRES:
-        text += "; " + EXACT_ON_POSTGRES[options.user_field]
-    if options.missing_users == "fail":
-        raise PlutoError(text + "; nothing was changed (missing_users: warn or ignore goes on without them)",
-                         result={"missing_users": missing})
-    warnings.append(text)
-
-
-def shown(names, where):
-    names = sort_names(names)
-    text = ", ".join(str(n) for n in names[:NAMES_SHOWN])
-    if len(names) > NAMES_SHOWN:
-        text += " ... and %d more (all in %s)" % (len(names) - NAMES_SHOWN, where)
-    return text
-
-
 # ---- the writes: one merged plan -------------------------------------------------------------------
 
 def member_operations(plan, entry, cohort_id, batch_size):
     """The add and remove items of one cohort (cohort_id: its id, or the Ref of its create)."""
-    hooks = MemberHooks(cohort_id) if isinstance(cohort_id, int) else None
+    hooks = ResendMissingMembers() if isinstance(cohort_id, int) else None
     if entry.to_add:
         plan.add(ADD_MEMBERS, [{"cohorttype": {"type": "id", "value": cohort_id}, "usertype": {"type": "id", "value": u}}
                                for u in sorted(entry.to_add)], owner=entry.owner, hooks=hooks, max_items=batch_size)
@@ -883,10 +851,7 @@ def rendered(lines):
 
 
 def name_lines(sign, names):
-    lines = ["    %s %s" % (sign, render_scalar(n)) for n in names[:NAMES_SHOWN]]
-    if len(names) > NAMES_SHOWN:
-        lines.append("    ... and {0:,} more".format(len(names) - NAMES_SHOWN))
-    return lines
+    return first_lines(names, NAMES_SHOWN, lambda name: "    %s %s" % (sign, render_scalar(name)), "    ... and {0:,} more")
 
 
 # ---- state gathered ------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ class PlutoError(Exception):
 
     errorcode: the site's errorcode when the site answered with an error envelope.
     result: extra keys for the task result (for example what a bulk write applied before it failed).
-    answers: after call_chunked failed part-way, the decoded answers of the requests applied before.
     """
 
     def __init__(self, message, errorcode=None, debuginfo=None, wsfunction=None, result=None, transport=False,
@@ -28,7 +27,6 @@ class PlutoError(Exception):
         self.debuginfo = debuginfo
         self.wsfunction = wsfunction
         self.result = dict(result or {})
-        self.answers = []
         # True when the request may not have reached the site, or its answer was lost.
         self.transport = transport
         # True when the request certainly never reached the site (safe to send again).

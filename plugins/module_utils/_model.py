@@ -102,10 +102,6 @@ def cohort_view(raw, context=None):
 
 # ---- reads shared by both modules -----------------------------------------------------------
 
-def service_functions(reader):
-    return set(f.get("name") for f in reader.site_info().get("functions") or [])
-
-
 class Categories(object):
     """The site's course categories, read lazily and each way at most once.
 
@@ -116,7 +112,7 @@ class Categories(object):
 
     def __init__(self, reader):
         self.reader = reader
-        self.listable = GET_CATEGORIES in service_functions(reader)
+        self.listable = reader.has_function(GET_CATEGORIES)
         self.unavailable = None if self.listable else "the token's web service lacks %s" % GET_CATEGORIES
         self._all = None
 

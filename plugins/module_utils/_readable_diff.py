@@ -37,6 +37,15 @@ def render_scalar(value):
     return json.dumps(text, ensure_ascii=False)
 
 
+def first_lines(values, limit, line, more):
+    """line(value) for the first limit values, then more.format(how many were left out) when any were:
+    a long list reads at a glance in a diff, its count says the rest."""
+    lines = [line(value) for value in values[:limit]]
+    if len(values) > limit:
+        lines.append(more.format(len(values) - limit))
+    return lines
+
+
 def _block_lines(text):
     """Multi-line text as an indented block (`|-`), or None when a block could not show it exactly."""
     lines = text.split("\n")

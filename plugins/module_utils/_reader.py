@@ -38,6 +38,15 @@ GET_CATEGORIES = "core_course_get_categories"
 DEFAULT_LOOKUP_CONCURRENCY = 4
 
 
+def bounded_map(function, items, concurrency):
+    """[function(item)] for each of items, in order, at most concurrency at once (1: one after the other)."""
+    workers = min(int(concurrency), len(items))
+    if workers <= 1 or ThreadPoolExecutor is None:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(function, items))
+
+
 class SiteReader(object):
     """Reads of one site for planners. Holds the client privately; offers no way to write."""
 
@@ -70,11 +79,7 @@ class SiteReader(object):
             args[entry.items_key] = chunk
             return self.read(wsfunction, args, raw=raw)
 
-        workers = min(concurrency, len(chunks))
-        if workers <= 1 or ThreadPoolExecutor is None:
-            return [one(chunk) for chunk in chunks]
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(one, chunks))
+        return bounded_map(one, chunks, concurrency)
 
     @property
     def check_mode(self):

@@ -62,15 +62,11 @@ __metaclass__ = type
 
 import re
 
-try:
-    from concurrent.futures import ThreadPoolExecutor
-except ImportError:  # pragma: no cover - Python 2 is not supported
-    ThreadPoolExecutor = None
-
 from ansible_collections.pluto.lms.plugins.module_utils._collation import loose_key
 from ansible_collections.pluto.lms.plugins.module_utils._errors import PlutoError
 from ansible_collections.pluto.lms.plugins.module_utils._functions import USER_LOOKUP_CHUNK, argument_field_budget
 from ansible_collections.pluto.lms.plugins.module_utils._model import UserRef
+from ansible_collections.pluto.lms.plugins.module_utils._reader import bounded_map
 
 GET_USERS_BY_FIELD = "core_user_get_users_by_field"
 USER_FIELDS = ("username", "email", "idnumber", "id")
@@ -167,6 +163,50 @@ def sort_names(names):
     return sorted(set(names), key=lambda n: (0, n, "") if isinstance(n, int) else (1, 0, u"%s" % (n,)))
 
 
+def shown(names, where, limit=MESSAGE_NAMES):
+    """The first limit of names (distinct, sorted) for a message; the result key `where` holds them all."""
+    names = sort_names(names)
+    text = ", ".join(str(n) for n in names[:limit])
+    if len(names) > limit:
+        text += " ... and %d more (all in %s)" % (len(names) - limit, where)
+    return text
+
+
+# Why a user the site has may still be "missing": a PostgreSQL site compares these fields exactly as
+# stored (a MySQL/MariaDB site ignores case, and for idnumbers accents and trailing spaces too).
+EXACT_ON_POSTGRES = {
+    "email": "a PostgreSQL site finds an email only as stored, case included (the module also asks for it in "
+             "lowercase): if such a user exists, list the email as the site stores it, or the user by username or id",
+    "idnumber": "a PostgreSQL site finds an idnumber only as stored (case, accents and spaces count): if such a "
+                "user exists, list the idnumber as the site stores it, or the user by username or id",
+}
+
+
+def check_missing(resolution, missing_users, user_field, listed, key, limit=MESSAGE_NAMES):
+    """The option missing_users before any write: no warning when no listed user is missing or it is
+    ignore; else the warning naming them (warn), or PlutoError (fail) whose result key `key` holds them all.
+
+    listed: how many values the task listed; limit: how many names the message shows.
+    """
+    missing = resolution.missing
+    if not missing or missing_users == "ignore":
+        return []
+    text = "%d of the %d listed users do not exist on the site (looked up by %s): %s" % (
+        len(missing), listed, user_field, shown(missing, key, limit))
+    if resolution.deleted:
+        text += " (deleted on the site: %s)" % shown(resolution.deleted, key, limit)
+    if resolution.invalid:
+        text += "; %s" % invalid_text(resolution.invalid, user_field)
+    if not resolution.found:
+        text += "; " + resolution.rights_hint()
+    if user_field in EXACT_ON_POSTGRES:
+        text += "; " + EXACT_ON_POSTGRES[user_field]
+    if missing_users == "fail":
+        raise PlutoError(text + "; nothing was changed (missing_users: warn or ignore goes on without them)",
+                         result={key: missing})
+    return [text]
+
+
 def is_deleted(record):
     """True for a user record of a deleted user (Moodle keeps the row, scrambled)."""
     if record.get("deleted"):
@@ -251,15 +291,6 @@ def _request_size(reader, cap, extra=0):
     return max(1, min(cap, argument_field_budget(reader.max_input_vars) - 1 - extra))
 
 
-def _run_concurrently(reader, function, groups):
-    """[function(group)] for each group, at most reader.lookup_concurrency at once, in order."""
-    workers = min(int(getattr(reader, "lookup_concurrency", 1) or 1), len(groups))
-    if workers <= 1 or ThreadPoolExecutor is None:
-        return [function(group) for group in groups]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(function, groups))
-
-
 def lookup_values(reader, user_field, values, chunk=USER_LOOKUP_CHUNK, sentinel=None, unconfirmed=None):
     """(records, refused): the site's users whose user_field is one of values, and the values the
     site refused. One request per `chunk` values (fewer when max_input_vars says so), sent
@@ -305,7 +336,7 @@ def lookup_values(reader, user_field, values, chunk=USER_LOOKUP_CHUNK, sentinel=
         return users, [], tail
 
     records, refused = [], []
-    for found, bad, tail in _run_concurrently(reader, one, groups):
+    for found, bad, tail in bounded_map(one, groups, int(getattr(reader, "lookup_concurrency", 1) or 1)):
         records.extend(found)
         refused.extend(bad)
         if unconfirmed is not None:

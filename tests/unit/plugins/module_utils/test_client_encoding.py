@@ -95,7 +95,7 @@ def test_plain_http_to_a_remote_site_warns():
 def test_check_mode_client_refuses_writes():
     client = PlutoClient("https://lms.example.edu", "t0ken", check_mode=True)
     with pytest.raises(PlutoError, match="refusing to send core_cohort_delete_cohorts in check mode"):
-        client.delete_cohorts([1])
+        client.call("core_cohort_delete_cohorts", {"cohortids": [1]})
 
 
 def test_one_line_and_capability_hints():

@@ -10,7 +10,10 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.pluto.lms.plugins.module_utils._client import PlutoClient, PlutoError, encode_args
+from ansible_collections.pluto.lms.plugins.module_utils._executor import apply
 from ansible_collections.pluto.lms.plugins.module_utils._functions import FUNCTIONS
+from ansible_collections.pluto.lms.plugins.module_utils._plan import Plan
+from ansible_collections.pluto.lms.plugins.module_utils._reader import SiteReader
 
 TOKEN = "S3cr3t-manager-token-7f3a"
 VIEWER = "S3cr3t-viewer-token-91bc"
@@ -29,6 +32,19 @@ def site(request):
 def client(site, token=TOKEN, **kw):
     kw.setdefault("backoff", 0.01)
     return PlutoClient(site.url, token, **kw)
+
+
+def seed_cohort(site, idnumber, name):
+    """A cohort made with the simulator's own client (the tests here are about the client, not the seeding)."""
+    return site.call("core_cohort_create_cohorts", {"cohorts": [{"categorytype": {"type": "system", "value": ""},
+                                                                 "name": name, "idnumber": idnumber}]}, token=TOKEN)[0]
+
+
+def write(c, wsfunction, items, max_items=None):
+    """Send items through a plan and the executor; return the plan's part of the outcome."""
+    plan = Plan(owner="test")
+    plan.add(wsfunction, items, max_items=max_items)
+    return apply(plan, c).of("test")
 
 
 def fail(site, wsfunction, args=None, token=TOKEN, **kw):
@@ -85,7 +101,7 @@ def test_unknown_function_is_refused_before_sending(site, wsfunction):
 
 
 def test_invaliduser_and_nonnumeric_id_errors(site):
-    cohort = client(site).create_cohorts([{"categorytype": {"type": "system", "value": ""}, "name": "E", "idnumber": "err-e"}])[0]
+    cohort = seed_cohort(site, "err-e", "E")
     error = fail(site, "core_cohort_delete_cohort_members", {"members": [{"cohortid": cohort["id"], "userid": 987654}]})
     assert error.errorcode == "invaliduser"
     error = fail(site, "core_cohort_add_cohort_members",
@@ -137,7 +153,7 @@ def test_answers_that_are_not_the_web_service(site, mode, words):
 def test_503_burst_shorter_than_the_retries_converges(site):
     site.set_faults(mode="503", count=2)
     try:
-        assert isinstance(client(site, retries=3).get_cohorts(), list)
+        assert isinstance(SiteReader(client(site, retries=3)).cohorts(), list)
     finally:
         site.clear_faults()
 
@@ -154,7 +170,7 @@ def test_503_longer_than_the_retries_says_how_often_it_tried(site):
 def test_connection_reset_on_a_read_is_retried(site):
     site.set_faults(mode="reset", count=1)
     try:
-        assert isinstance(client(site).get_cohorts(), list)
+        assert isinstance(SiteReader(client(site)).cohorts(), list)
     finally:
         site.clear_faults()
 
@@ -171,38 +187,49 @@ def test_read_timeout_is_named(site):
 def test_create_whose_answer_was_lost_is_not_sent_twice(site):
     site.set_faults(mode="lost", functions=["core_cohort_create_cohorts"], count=1)
     site.reset_log()
+    plan = Plan(owner="test")
+    ref = plan.create("core_cohort_create_cohorts", {"categorytype": {"type": "system", "value": ""}, "name": "Lost",
+                                                     "idnumber": "lost-1"})
     try:
-        created = client(site).create_cohorts([{"categorytype": {"type": "system", "value": ""}, "name": "Lost", "idnumber": "lost-1"}])
+        outcome = apply(plan, client(site))
     finally:
         site.clear_faults()
-    assert [c["idnumber"] for c in created] == ["lost-1"]
+    assert not outcome.failed
+    assert [outcome.created[ref]["idnumber"]] == ["lost-1"]
     writes = [r for r in site.requests() if r["write"]]
     assert len(writes) == 1
 
 
 def test_delete_whose_answer_was_lost_converges(site):
     c = client(site)
-    cohort = c.create_cohorts([{"categorytype": {"type": "system", "value": ""}, "name": "Gone", "idnumber": "gone-1"}])[0]
+    cohort = seed_cohort(site, "gone-1", "Gone")
     site.set_faults(mode="lost", functions=["core_cohort_delete_cohorts"], count=1)
     try:
-        c.delete_cohorts([cohort["id"]])
+        part = write(c, "core_cohort_delete_cohorts", [cohort["id"]])
     finally:
         site.clear_faults()
-    assert c.get_cohorts([cohort["id"]]) == []
+    assert not part.failed
+    assert SiteReader(c).cohorts([cohort["id"]]) == []
 
 
 def test_bulk_writes_stay_under_max_input_vars(site_factory_low_limit):
     sim = site_factory_low_limit
     c = PlutoClient(sim.url, TOKEN, max_fields=2000)
-    cohort = c.create_cohorts([{"categorytype": {"type": "system", "value": ""}, "name": "Big", "idnumber": "big"}])[0]
-    users = c.get_users_by_field("username", ["u%05d" % n for n in range(1, 1201)])
+    reader = SiteReader(c)
+    cohort = seed_cohort(sim, "big", "Big")
+    users = reader.users_by_field("username", ["u%05d" % n for n in range(1, 1201)])
     assert len(users) == 1200
     sim.reset_log()
-    c.add_cohort_members(cohort["id"], [u["id"] for u in users], batch_size=500)
-    assert len(c.get_cohort_members([cohort["id"]])[cohort["id"]]) == 1200
+    added = write(c, "core_cohort_add_cohort_members", [
+        {"cohorttype": {"type": "id", "value": int(cohort["id"])}, "usertype": {"type": "id", "value": int(u["id"])}}
+        for u in users], max_items=500)
+    assert not added.failed
+    assert len(reader.members([cohort["id"]])[cohort["id"]]) == 1200
     assert max(r["fields"] for r in sim.requests()) <= 2003
-    c.delete_cohort_members(cohort["id"], [u["id"] for u in users], batch_size=500)
-    assert c.get_cohort_members([cohort["id"]])[cohort["id"]] == set()
+    removed = write(c, "core_cohort_delete_cohort_members", [
+        {"cohortid": int(cohort["id"]), "userid": int(u["id"])} for u in users], max_items=500)
+    assert not removed.failed
+    assert reader.members([cohort["id"]])[cohort["id"]] == set()
 
 
 @pytest.fixture

@@ -42,7 +42,14 @@ def client(site, **kw):
 
 
 def new_cohort(site, idnumber):
-    return client(site).create_cohorts([{"categorytype": SYSTEM, "name": idnumber, "idnumber": idnumber}])[0]["id"]
+    """Seed a cohort with the simulator's own client (the code under test sends only plans)."""
+    return site.call(CREATE, {"cohorts": [{"categorytype": SYSTEM, "name": idnumber, "idnumber": idnumber}]},
+                     token=TOKEN)[0]["id"]
+
+
+def seed_member(site, cohort_id, user_id):
+    answer = site.call(ADD, {"members": [add_item(cohort_id, user_id)]}, token=TOKEN)
+    assert answer == {"warnings": []}
 
 
 def add_item(cohort_id, user_id):
@@ -50,7 +57,7 @@ def add_item(cohort_id, user_id):
 
 
 def members(site, cohort_id):
-    return client(site).get_cohort_members([cohort_id]).get(cohort_id, set())
+    return SiteReader(client(site)).members([cohort_id]).get(cohort_id, set())
 
 
 def writes(site):
@@ -254,7 +261,7 @@ def test_a_failed_owner_stops_and_the_others_go_on(site):
 
 def test_site_warnings_go_to_the_owner_whose_cohort_they_name(site):
     first, second = new_cohort(site, "warn-a"), new_cohort(site, "warn-b")
-    client(site).add_cohort_members(first, [2], batch_size=10)
+    seed_member(site, first, 2)
     plan_a, plan_b = Plan(owner="a"), Plan(owner="b")
     plan_a.add(ADD, [add_item(first, 2)])
     plan_b.add(ADD, [add_item(second, 3)])
@@ -279,7 +286,7 @@ def test_connection_options_out_of_range_fail_before_any_request(site, option, v
 def test_resend_missing_members_rereads_and_resends_only_what_is_missing(site):
     from ansible_collections.pluto.lms.plugins.module_utils._hooks import ResendMissingMembers
     cohort_id = new_cohort(site, "race-hook")
-    client(site).add_cohort_members(cohort_id, [2], batch_size=10)  # what a concurrent run added
+    seed_member(site, cohort_id, 2)  # what a concurrent run added
     items = [add_item(cohort_id, 2), add_item(cohort_id, 3)]
     hooks = ResendMissingMembers()
     site.reset_log()
@@ -287,3 +294,20 @@ def test_resend_missing_members_rereads_and_resends_only_what_is_missing(site):
     assert recovery.applied == [add_item(cohort_id, 2)] and recovery.resend == [add_item(cohort_id, 3)]
     assert [r["wsfunction"] for r in site.requests()] == ["core_cohort_get_cohort_members"]
     assert hooks.on_error(PlutoError("other", errorcode="invalidparameter"), items, SiteReader(client(site))) is None
+
+
+def test_resend_missing_members_counts_a_refused_removal_of_a_gone_member_as_applied(site):
+    from ansible_collections.pluto.lms.plugins.module_utils._hooks import ResendMissingMembers
+    cohort_id = new_cohort(site, "race-remove")
+    seed_member(site, cohort_id, 3)  # 2 is no member any more (deleted from the site), 3 still is
+    items = [{"cohortid": cohort_id, "userid": 2}, {"cohortid": cohort_id, "userid": 3}]
+    hooks = ResendMissingMembers()
+    site.reset_log()
+    recovery = hooks.on_error(PlutoError("remove failed", errorcode="invaliduser"), items, SiteReader(client(site)))
+    assert recovery.applied == [items[0]] and recovery.resend == [items[1]]
+    assert [r["wsfunction"] for r in site.requests()] == ["core_cohort_get_cohort_members"]
+    # No member gone: the refusal has another cause, and the same request would fail again.
+    assert hooks.on_error(PlutoError("remove failed", errorcode="invaliduser"), items[1:], SiteReader(client(site))) is None
+    # A refused addition's rule is not applied to removals, nor the other way round.
+    assert hooks.on_error(PlutoError("x", errorcode="dmlwriteexception"), items, SiteReader(client(site))) is None
+    assert hooks.on_error(PlutoError("x", errorcode="invaliduser"), [add_item(cohort_id, 2)], SiteReader(client(site))) is None
