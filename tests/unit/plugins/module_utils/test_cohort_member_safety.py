@@ -452,7 +452,9 @@ def test_two_runs_adding_overlapping_users_at_once_both_finish(db, simulator_fac
     as Moodle's do (a wide race window): the one the site refuses whole reads the members again and finishes."""
     seed = tmp_path / "race.json"
     seed.write_text(json.dumps({"cohorts": [{"name": "Race", "idnumber": "race"}]}))
-    site = simulator_factory("--token", TOKEN, "--db", db, "--race-window-ms", "20", seed_users=60,
+    # 100 ms after each insert: each add holds its transaction open for about 3 s, so the two adds overlap even
+    # when a loaded machine starts them a second apart (at 20 ms they could run one after the other).
+    site = simulator_factory("--token", TOKEN, "--db", db, "--race-window-ms", "100", seed_users=60,
                              seed_file=str(seed))
     lists = [["u%05d" % n for n in range(1, 31)], ["u%05d" % n for n in range(21, 51)]]
     barrier = threading.Barrier(2)
