@@ -1025,12 +1025,21 @@ def plot(rows, path):
     import matplotlib  # pylint: disable=import-outside-toplevel
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+    all_rows = rows
     rows = report.rows_of(rows, "none")
+    tenant_models = [m for m in report.MODELS if report.render_tenant_table(report.rows_of(all_rows, m))]
     by_case = {}
     for row in rows:
         if row.get("ok") and row.get("n") and row.get("wall_s") is not None:
             by_case.setdefault(row["case"], []).append(row)
-    figure, axes = plt.subplots(figsize=(8, 5.5), dpi=110)
+    if tenant_models:
+        figure, grid = plt.subplots(1 + len(tenant_models), 1, figsize=(8, 5.5 + 3.6 * len(tenant_models)), dpi=110,
+                                    gridspec_kw={"height_ratios": [5.5] + [3.6] * len(tenant_models)})
+        axes = grid[0]
+        for model, tenant_axes in zip(tenant_models, grid[1:]):
+            plot_tenants(tenant_axes, report.rows_of(all_rows, model), model)
+    else:
+        figure, axes = plt.subplots(figsize=(8, 5.5), dpi=110)
     styles = (("member_add", "pluto_cohort_member: add N members", "o-", "tab:blue"),
               ("member_rerun", "pluto_cohort_member: rerun (no change)", "s--", "tab:cyan"),
               ("floor_add", "floor: no-op task + fewest requests", "^-", "tab:green"),
@@ -1059,6 +1068,29 @@ def plot(rows, path):
     figure.savefig(path)
     plt.close(figure)
     return True
+
+
+def plot_tenants(axes, rows, model):
+    """The whole-tenant jobs under one model: a group of bars a job, one bar an arm (log scale)."""
+    by_case = dict((r["case"], r) for r in rows if r.get("ok") and r.get("wall_s"))
+    short = {"tenant_role_fresh": "role, fresh site", "tenant_role_rerun": "role, rerun", "tenant_sync": "sync",
+             "tenant_sync_rerun": "sync, rerun", "tenant_audit_one": "audit, 1 tenant", "tenant_audit_twenty": "audit, tenants"}
+    jobs = [(case, short[case]) for case, _label in report.TENANT_JOBS
+            if any(case + suffix in by_case for suffix, _label in report.TENANT_ARM_SUFFIXES)]
+    colours = ("tab:blue", "tab:red", "tab:green")
+    height = 0.8 / len(report.TENANT_ARM_SUFFIXES)
+    for index, ((suffix, label), colour) in enumerate(zip(report.TENANT_ARM_SUFFIXES, colours)):
+        ys = [position + index * height for position in range(len(jobs))]
+        walls = [by_case[case + suffix]["wall_s"] if case + suffix in by_case else 0 for case, _job in jobs]
+        axes.barh(ys, walls, height=height, color=colour, label=label)
+    axes.set_yticks([position + height for position in range(len(jobs))])
+    axes.set_yticklabels([job for _case, job in jobs], fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xscale("log")
+    axes.set_xlabel("wall time, s (median)")
+    axes.set_title("whole tenants, %s" % report.MODEL_LABELS[model], fontsize=10)
+    axes.grid(True, axis="x", which="both", alpha=0.3)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
 
 
 def simulator_note(meta):
