@@ -97,9 +97,22 @@ def parse_args(argv):
                         % "fad2ea3")
     parser.add_argument("--render", action="store_true",
                         help="run nothing: rewrite results.md, the plot and the README block from --out's results.json")
+    parser.add_argument("--arms", default=os.environ.get("BENCH_ARMS", "pluto,loop010,floor"),
+                        help="the whole-tenant arms to run: pluto (this checkout), loop010 (0.1.0), floor (the script)")
+    parser.add_argument("--baseline-models", default=os.environ.get("BENCH_BASELINE_MODELS", "postgres"),
+                        help="the models the 0.1.0 loop arm runs under: postgres (default), mariadb, none, or all")
     parser.add_argument("--baseline-reps", type=int, default=env_int("BENCH_BASELINE_REPS", 1))
     args = parser.parse_args(argv)
     args.only = [g.strip() for g in args.only.split(",") if g.strip()]
+    args.arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    args.baseline_models = [m.strip() for m in args.baseline_models.split(",") if m.strip()]
+    if args.baseline_models == ["all"]:
+        args.baseline_models = list(report.MODELS)
+    if sorted(set(args.baseline_models) - set(report.MODELS)):
+        parser.error("unknown baseline model(s) %s; choose from postgres, mariadb, none, all"
+                     % ", ".join(args.baseline_models))
+    if sorted(set(args.arms) - set(("pluto", "loop010", "floor"))):
+        parser.error("unknown arm(s) %s; choose from pluto, loop010, floor" % ", ".join(args.arms))
     args.cost_models = [m.strip() for m in args.cost_models.split(",") if m.strip() and m.strip() != "none"]
     bad_models = sorted(set(args.cost_models) - set(report.MODELS[:-1]))
     if bad_models:
@@ -761,7 +774,9 @@ def arm_playbook(h, arm, name):
 
 
 def tenant_arms(h):
-    return [(suffix, label) for suffix, label in TENANT_ARMS if suffix != "_loop010" or h.baseline]
+    return [(suffix, label) for suffix, label in TENANT_ARMS
+            if (suffix.strip("_") or "pluto") in h.args.arms
+            and (suffix != "_loop010" or (h.baseline and h.model in h.args.baseline_models))]
 
 
 def arm_reps(h, suffix, reps):
@@ -874,7 +889,7 @@ def case_tenant_audit(h, latency_ms, cost_model=None):
                 arm = Arm(case + suffix, tenants, "%s: audit_cohorts, %s" % (arm_label, label),
                           note="forks %d" % h.args.forks if tenants > 1 and suffix != "_floor" else "")
                 try:
-                    for _rep in range(arm_reps(h, suffix, h.args.reps)):
+                    for _rep in range(arm_reps(h, suffix, h.args.tenant_reps)):
                         site.reset_log()
                         if suffix == "_floor":
                             wall, answer = run_floor_script(h, job, [site] * tenants)
