@@ -1246,6 +1246,7 @@ def write_results(h, meta, verdicts, want_plot):
         text.append("- this run measured only %s; the other rows are from the run of %s (commit %s, load average %s "
                     "at its start, %s at its end)" % (", ".join(meta["groups"]), earlier["date"], earlier["commit"],
                                                       earlier["loadavg_start"], earlier["loadavg_end"]))
+    text += ["- %s" % note for note in meta.get("notes", [])]
     text.append("")
     for db in meta.get("cost_models", []):
         model_rows = report.rows_of(rows, db)
