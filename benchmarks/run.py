@@ -1175,7 +1175,15 @@ def summary_block(meta, rows, verdicts):
              "Full results: [benchmarks/results/results.md](%sbenchmarks/results/results.md)." % (
                  meta["date"][:10], meta["commit"], meta["ansible"], meta["cpus"],
                  " / ".join("%.2f" % x for x in meta["loadavg_start"]),
-                 " / ".join("%.2f" % x for x in meta["loadavg_end"]), REPOSITORY), ""]
+                 " / ".join("%.2f" % x for x in meta["loadavg_end"]), REPOSITORY)]
+    earlier = meta.get("earlier")
+    if earlier:
+        lines[0] = lines[0].replace("Measured by `make bench` (", "Measured by `make bench`: the groups %s (" % (
+            ", ".join(meta["groups"])), 1)
+        lines[0] += " The other rows are from the run of %s (commit %s, load average %s at its start, %s at its end)." % (
+            earlier["date"][:10], earlier["commit"], " / ".join("%.2f" % x for x in earlier["loadavg_start"]),
+            " / ".join("%.2f" % x for x in earlier["loadavg_end"]))
+    lines.append("")
     for db in meta.get("cost_models", []):
         model_rows = report.rows_of(rows, db)
         if not model_rows or db not in verdicts:
