@@ -20,13 +20,24 @@ Options (argv, or the environment variable in brackets):
   --reps N          repetitions a case (BENCH_REPS, default 3)
   --scale-reps N    repetitions of the largest scale case, 50,000 members (BENCH_SCALE_REPS, default 1)
   --quick           tiny sizes, one repetition: checks the harness in about a minute (BENCH_QUICK=1)
-  --only A,B        only these groups: noop,member,floor,uri,loop,scale,role,audit,module_process (BENCH_ONLY)
+  --only A,B        only these groups: noop,member,floor,uri,loop,scale,role,audit,module_process, and the
+                    whole-tenant jobs tenant_role,tenant_sync,tenant_audit,tenant_scale (BENCH_ONLY); the other
+                    groups' rows already in --out are kept
   --cost-models L   the real-site cost models to run the member, floor and uri cases under: postgres,mariadb
                     (default both), or none (BENCH_COST_MODELS)
   --cost-big-reps N repetitions of the largest cost-model size (BENCH_COST_BIG_REPS, default 1)
   --out DIR         where results go (BENCH_OUT, default benchmarks/results)
   --no-plot         skip the PNG (and the matplotlib install)
   --collection DIR  measure another checkout of pluto.lms (BENCH_COLLECTION), for before/after comparisons
+  --tenant-reps N   repetitions of the sync, the audits and the cohort scale case (BENCH_TENANT_REPS, default 1)
+  --arms L          whole-tenant arms: pluto,loop010,floor (BENCH_ARMS, default all)
+  --baseline DIR    the 0.1.0 checkout for the loop arm (BENCH_BASELINE; default git archive fad2ea3; none: no arm)
+  --baseline-models L  models the 0.1.0 loop runs under (BENCH_BASELINE_MODELS, default postgres; or all)
+  --baseline-reps N repetitions of each 0.1.0 loop case (BENCH_BASELINE_REPS, default 1)
+  --render          run nothing: rewrite the report, the plot and the README block from --out's results.json
+
+The whole-tenant jobs (role, sync, audits) run in three arms: this checkout, the 0.1.0 loop, and the floor
+script (benchmarks/floor.py); see docs/benchmarks.md.
 """
 
 from __future__ import absolute_import, division, print_function
