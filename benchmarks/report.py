@@ -286,3 +286,170 @@ def render_verdict_lines(verdicts):
         lines.append("%-14s %s  %s (goal %s)" % ("[%s]" % verdict_mark(item["met"]), item["target"].ljust(width),
                                                  item["measured"], item["goal"] or "-"))
     return "\n".join(lines)
+
+
+# ---- whole tenants ---------------------------------------------------------------------------------------
+# Request budgets of the whole-tenant jobs: (case, requests at most, writes at most or None, per tenant).
+TENANT_REQUEST_TARGETS = (
+    ("tenant_role_fresh", 10, 2, False),
+    ("tenant_role_rerun", 5, 0, False),
+    ("tenant_sync", 40, 22, False),
+    ("tenant_sync_rerun", 15, 0, False),
+    ("tenant_audit_one", 8, 0, False),
+    ("tenant_audit_twenty", 5, 0, True),
+)
+TENANT_LABELS = {
+    "tenant_role_fresh": "role, %s cohorts, fresh site",
+    "tenant_role_rerun": "role rerun, %s cohorts",
+    "tenant_sync": "sync, %s memberships",
+    "tenant_sync_rerun": "sync rerun, %s memberships",
+    "tenant_audit_one": "audit, %s tenant",
+    "tenant_audit_twenty": "audit, %s tenants",
+}
+# Wall time under a cost model against the floor script: (case, ratio at most) ...
+SYNC_FLOOR_MAX = {"tenant_sync": 1.3, "tenant_sync_rerun": 1.5}
+# ... and the role: at most the floor script plus a no-op playbook run plus this many seconds.
+ROLE_SLACK_S = 2.0
+COHORT_SCALE_RSS_MAX_MB = 400.0
+
+
+def tenant_label(case, n):
+    return TENANT_LABELS[case] % ("{:,}".format(n) if n is not None else "?")
+
+
+def evaluate_tenants(rows, noop=None, with_wall=True, with_scale=False):
+    """Verdicts of the whole-tenant jobs: request budgets; with_wall: the wall-time targets against the floor
+    script (judged under a cost model); with_scale: the one-task scale targets (judged on the no-cost simulator).
+
+    ``noop``: the one no-op playbook run's row, which the role's target adds to the floor.
+    """
+    by_case = dict((r["case"], r) for r in rows)
+    verdicts = []
+    for case, max_requests, max_writes, per_tenant in TENANT_REQUEST_TARGETS:
+        row = by_case.get(case)
+        if row is None:
+            continue
+        name = "requests: " + tenant_label(case, row.get("n"))
+        goal = "<= %d requests%s" % (max_requests, " a tenant" if per_tenant else "")
+        if max_writes is not None:
+            goal += ", <= %d writes" % max_writes
+        if not row.get("ok") or row.get("requests") is None:
+            verdicts.append(_verdict(name, None, "not measured", goal))
+            continue
+        requests = row["requests"] / float(row["n"] or 1) if per_tenant else row["requests"]
+        met = requests <= max_requests and (max_writes is None or row["writes"] <= max_writes)
+        measured = "%s requests%s, %d writes" % (("%.1f" % requests) if per_tenant else row["requests"],
+                                                  " a tenant" if per_tenant else "", row["writes"])
+        verdicts.append(_verdict(name, met, measured, goal))
+    if with_wall:
+        for case, ratio_max in sorted(SYNC_FLOOR_MAX.items()):
+            row, floor = by_case.get(case), by_case.get(case + "_floor")
+            if row is None and floor is None:
+                continue
+            name = "wall: %s / floor script" % tenant_label(case, (row or floor).get("n"))
+            if _usable(row) and _usable(floor):
+                ratio = row["wall_s"] / floor["wall_s"]
+                verdicts.append(_verdict(name, ratio <= ratio_max, "%.2f (%.2f s / %.2f s)" % (
+                    ratio, row["wall_s"], floor["wall_s"]), "<= %.1f" % ratio_max))
+            else:
+                verdicts.append(_verdict(name, None, "not measured", "<= %.1f" % ratio_max))
+        for case in ("tenant_role_fresh", "tenant_role_rerun"):
+            row, floor = by_case.get(case), by_case.get(case + "_floor")
+            if row is None and floor is None:
+                continue
+            name = "wall: %s" % tenant_label(case, (row or floor).get("n"))
+            goal = "<= floor script + no-op run + %.0f s" % ROLE_SLACK_S
+            if _usable(row) and _usable(floor) and _usable(noop):
+                bound = floor["wall_s"] + noop["wall_s"] + ROLE_SLACK_S
+                verdicts.append(_verdict(name, row["wall_s"] <= bound, "%.2f s against %.2f s" % (row["wall_s"], bound),
+                                         goal, "floor %.2f s + no-op run %.2f s + %.0f s" % (
+                                             floor["wall_s"], noop["wall_s"], ROLE_SLACK_S)))
+            else:
+                verdicts.append(_verdict(name, None, "not measured", goal))
+    if with_scale:
+        verdicts += evaluate_cohort_scale(rows)
+    return verdicts
+
+
+def evaluate_cohort_scale(rows):
+    """C cohorts in one pluto_cohorts task: requests and time linear in C, peak memory under the bound."""
+    points = sorted((r for r in rows if r["case"] == "tenant_scale" and _usable(r)), key=lambda r: r["n"])
+    if not points:
+        return [_verdict("cohort scale: one task", None, "not measured", "")]
+    low, big = points[0], points[-1]
+    verdicts = []
+    if len(points) >= 2 and low["requests"]:
+        bound = low["requests"] * big["n"] / float(low["n"])
+        verdicts.append(_verdict("cohort scale: requests linear in cohorts", big["requests"] <= bound,
+                                 "%d requests at %s cohorts, %d at %s" % (big["requests"], "{:,}".format(big["n"]),
+                                                                          low["requests"], "{:,}".format(low["n"])),
+                                 "<= %.0f (proportional to the smallest)" % bound))
+    marginal = None
+    if len(points) >= 3:
+        first, mid = points[-3], points[-2]
+        early = (mid["wall_s"] - first["wall_s"]) / (mid["n"] - first["n"])
+        late = (big["wall_s"] - mid["wall_s"]) / (big["n"] - mid["n"])
+        if early > 0:
+            marginal = late / early
+            verdicts.append(_verdict("cohort scale: time linear in cohorts", marginal <= SCALE_LINEARITY_MAX,
+                                     "marginal cost ratio %.2f" % marginal, "ratio <= %.1f" % SCALE_LINEARITY_MAX,
+                                     "%.1f ms a cohort from %d to %d, %.1f ms from %d to %d" % (
+                                         early * 1000, first["n"], mid["n"], late * 1000, mid["n"], big["n"])))
+    if marginal is None:
+        verdicts.append(_verdict("cohort scale: time linear in cohorts", None, "not measured", ""))
+    rss = big.get("peak_rss_mb")
+    verdicts.append(_verdict("cohort scale: peak memory at %s cohorts" % "{:,}".format(big["n"]),
+                             None if rss is None else rss < COHORT_SCALE_RSS_MAX_MB,
+                             "not measured" if rss is None else "%.0f MB" % rss, "< %.0f MB" % COHORT_SCALE_RSS_MAX_MB))
+    return verdicts
+
+
+TENANT_JOBS = (
+    ("tenant_role_fresh", "role cohort_bootstrap, %s cohorts, fresh site"),
+    ("tenant_role_rerun", "the role's rerun (no change)"),
+    ("tenant_sync", "sync_cohort_members, %s memberships"),
+    ("tenant_sync_rerun", "the sync's rerun (no change)"),
+    ("tenant_audit_one", "audit_cohorts, one tenant"),
+    ("tenant_audit_twenty", "audit_cohorts, %s tenants"),
+)
+TENANT_ARM_SUFFIXES = (("", "pluto.lms (pluto_cohorts)"), ("_loop010", "0.1.0 loop"), ("_floor", "floor script"))
+
+
+def _tenant_cell(row):
+    if row is None:
+        return "-"
+    if not row.get("ok"):
+        return "failed"
+    text = "%s, %s req. / %s wr." % (_fmt_seconds(row["wall_s"]), _fmt_int(row.get("requests")), _fmt_int(row.get("writes")))
+    if row.get("peak_rss_mb") is not None:
+        text += ", %s" % _fmt_mb(row["peak_rss_mb"])
+    if len(row.get("samples") or []) > 1:
+        text += " (%d runs)" % len(row["samples"])
+    return text
+
+
+def render_tenant_table(rows):
+    """Whole-tenant jobs, one line a job: wall time (median), requests, writes and peak RSS of each arm."""
+    by_case = dict((r["case"], r) for r in rows)
+    lines = ["| job | %s |" % " | ".join(label for _suffix, label in TENANT_ARM_SUFFIXES),
+             "|---|" + "---:|" * len(TENANT_ARM_SUFFIXES)]
+    for case, label in TENANT_JOBS:
+        arms = [by_case.get(case + suffix) for suffix, _label in TENANT_ARM_SUFFIXES]
+        if not any(arms):
+            continue
+        n = [r for r in arms if r][0].get("n")
+        if "%s" in label:
+            label = label % ("{:,}".format(n) if n is not None else "?")
+        lines.append("| %s | %s |" % (label, " | ".join(_tenant_cell(r) for r in arms)))
+    scale = sorted((r for r in rows if r["case"] == "tenant_scale"), key=lambda r: r.get("n") or 0)
+    for row in scale:
+        lines.append("| pluto_cohorts, %s cohorts in one task (%s) | %s | - | - |" % (
+            _fmt_int(row.get("n")), row.get("note") or "", _tenant_cell(row)))
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def merge_rows(previous, fresh):
+    """The rows of a run that measured some groups only, over the previous results: fresh rows replace the
+    previous rows of the same case and model, the others stay (each keeps its own samples)."""
+    seen = set((r["id"], r.get("model", "none")) for r in fresh)
+    return [r for r in previous if (r["id"], r.get("model", "none")) not in seen] + list(fresh)

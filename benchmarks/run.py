@@ -20,13 +20,24 @@ Options (argv, or the environment variable in brackets):
   --reps N          repetitions a case (BENCH_REPS, default 3)
   --scale-reps N    repetitions of the largest scale case, 50,000 members (BENCH_SCALE_REPS, default 1)
   --quick           tiny sizes, one repetition: checks the harness in about a minute (BENCH_QUICK=1)
-  --only A,B        only these groups: noop,member,floor,uri,loop,scale,role,audit,module_process (BENCH_ONLY)
+  --only A,B        only these groups: noop,member,floor,uri,loop,scale,role,audit,module_process, and the
+                    whole-tenant jobs tenant_role,tenant_sync,tenant_audit,tenant_scale (BENCH_ONLY); the other
+                    groups' rows already in --out are kept
   --cost-models L   the real-site cost models to run the member, floor and uri cases under: postgres,mariadb
                     (default both), or none (BENCH_COST_MODELS)
   --cost-big-reps N repetitions of the largest cost-model size (BENCH_COST_BIG_REPS, default 1)
   --out DIR         where results go (BENCH_OUT, default benchmarks/results)
   --no-plot         skip the PNG (and the matplotlib install)
   --collection DIR  measure another checkout of pluto.lms (BENCH_COLLECTION), for before/after comparisons
+  --tenant-reps N   repetitions of the sync, the audits and the cohort scale case (BENCH_TENANT_REPS, default 1)
+  --arms L          whole-tenant arms: pluto,loop010,floor (BENCH_ARMS, default all)
+  --baseline DIR    the 0.1.0 checkout for the loop arm (BENCH_BASELINE; default git archive fad2ea3; none: no arm)
+  --baseline-models L  models the 0.1.0 loop runs under (BENCH_BASELINE_MODELS, default postgres; or all)
+  --baseline-reps N repetitions of each 0.1.0 loop case (BENCH_BASELINE_REPS, default 1)
+  --render          run nothing: rewrite the report, the plot and the README block from --out's results.json
+
+The whole-tenant jobs (role, sync, audits) run in three arms: this checkout, the 0.1.0 loop, and the floor
+script (benchmarks/floor.py); see docs/benchmarks.md.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -56,7 +67,8 @@ from benchmarks import report  # noqa: E402 pylint: disable=wrong-import-positio
 from tests.simulator.process import start_simulator  # noqa: E402 pylint: disable=wrong-import-position
 
 PLAYBOOKS = os.path.join(ROOT, "benchmarks", "playbooks")
-GROUPS = ("noop", "member", "floor", "uri", "loop", "scale", "role", "audit", "module_process")
+GROUPS = ("noop", "member", "floor", "uri", "loop", "scale", "role", "audit", "module_process",
+          "tenant_role", "tenant_sync", "tenant_audit", "tenant_scale")
 TOKEN = "bench-token"
 REST = "/webservice/rest/server.php"
 # A kept-alive request slower than this at zero latency means the simulator stalls on Nagle's algorithm.
@@ -90,8 +102,28 @@ def parse_args(argv):
     parser.add_argument("--cost-big-reps", type=int, default=env_int("BENCH_COST_BIG_REPS", 1))
     parser.add_argument("--collection", default=os.environ.get("BENCH_COLLECTION", ROOT),
                         help="the pluto.lms checkout to measure (default this one), for before/after comparisons")
+    parser.add_argument("--tenant-reps", type=int, default=env_int("BENCH_TENANT_REPS", 1))
+    parser.add_argument("--baseline", default=os.environ.get("BENCH_BASELINE", ""),
+                        help="a checkout of pluto.lms 0.1.0 for the loop arm (default: git archive %s), or none"
+                        % "fad2ea3")
+    parser.add_argument("--render", action="store_true",
+                        help="run nothing: rewrite results.md, the plot and the README block from --out's results.json")
+    parser.add_argument("--arms", default=os.environ.get("BENCH_ARMS", "pluto,loop010,floor"),
+                        help="the whole-tenant arms to run: pluto (this checkout), loop010 (0.1.0), floor (the script)")
+    parser.add_argument("--baseline-models", default=os.environ.get("BENCH_BASELINE_MODELS", "postgres"),
+                        help="the models the 0.1.0 loop arm runs under: postgres (default), mariadb, none, or all")
+    parser.add_argument("--baseline-reps", type=int, default=env_int("BENCH_BASELINE_REPS", 1))
     args = parser.parse_args(argv)
     args.only = [g.strip() for g in args.only.split(",") if g.strip()]
+    args.arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    args.baseline_models = [m.strip() for m in args.baseline_models.split(",") if m.strip()]
+    if args.baseline_models == ["all"]:
+        args.baseline_models = list(report.MODELS)
+    if sorted(set(args.baseline_models) - set(report.MODELS)):
+        parser.error("unknown baseline model(s) %s; choose from postgres, mariadb, none, all"
+                     % ", ".join(args.baseline_models))
+    if sorted(set(args.arms) - set(("pluto", "loop010", "floor"))):
+        parser.error("unknown arm(s) %s; choose from pluto, loop010, floor" % ", ".join(args.arms))
     args.cost_models = [m.strip() for m in args.cost_models.split(",") if m.strip() and m.strip() != "none"]
     bad_models = sorted(set(args.cost_models) - set(report.MODELS[:-1]))
     if bad_models:
@@ -104,12 +136,19 @@ def parse_args(argv):
         args.tenants, args.forks, args.loop_items = 3, 2, 5
         args.reps, args.scale_reps = 1, 1
         args.cost_sizes, args.cost_uri_n, args.cost_big_reps = (20, 100), 5, 1
+        # Whole tenants: 24 cohorts for the role, 10 x 5 for the sync, 4 tenants; 20, 40, 80 cohorts of 5.
+        args.role_extra, args.sync_size, args.audit_tenants = 20, (10, 5, 40), 4
+        args.cohort_scale, args.tenant_reps = ((20, 40, 80), 5, 200), 1
     else:
         args.sizes, args.scale_sizes, args.uri_n = (100, 1000, 10000), (1000, 10000, 50000), 100
         args.tenants, args.forks, args.loop_items = 20, 5, 30
         # Under the cost model a request costs what it does on a real site (1,000 lookups: 3.2-3.6 s),
         # so the sizes stop at 2,600 users (a real tenant's exact sync) and the uri loop at 30 members.
         args.cost_sizes, args.cost_uri_n = (100, 1000, 2600), 30
+        # Whole tenants: the role's 204 cohorts, 200 cohorts x 50 users (about 2,900 distinct), 20 tenants;
+        # 2,000 cohorts x 50 members in one task (with 200 and 1,000 to judge linearity).
+        args.role_extra, args.sync_size, args.audit_tenants = 200, (200, 50, 2900), 20
+        args.cohort_scale = ((200, 1000, 2000), 50, 10000)
     args.latency_ms = 20
     return args
 
@@ -243,6 +282,8 @@ class Harness(object):
         # What the simulator charges for the cases being run: "none" or a cost model's database kind.
         self.model = "none"
         self.lookup = lookup_chunk(args.collection)
+        # The 0.1.0 checkout and a collections tree of its own (prepare_baseline()), for the loop arm.
+        self.baseline, self.baseline_tree = None, None
         self.counter = 0
         bindir = os.path.dirname(sys.executable)
         self.ansible_playbook = os.path.join(bindir, "ansible-playbook")
@@ -286,6 +327,25 @@ class Harness(object):
             except Exception as error:  # pylint: disable=broad-except
                 print("could not stop simulator %s: %s" % (site.name, error), file=sys.stderr)
         shutil.rmtree(self.tmp, True)
+
+    def prepare_baseline(self):
+        """pluto.lms 0.1.0 (--baseline, or git archive of its commit) in a collections tree of its own."""
+        source = self.args.baseline
+        if source == "none":
+            return
+        if not source:
+            source = os.path.join(self.tmp, "pluto-0.1.0")
+            os.makedirs(source)
+            archive = subprocess.run("git archive %s | tar -x -C %s" % (BASELINE_COMMIT, source), shell=True, cwd=ROOT,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+            if archive.returncode != 0:
+                print("no 0.1.0 loop arm: git archive %s failed: %s" % (BASELINE_COMMIT, archive.stdout.strip()),
+                      file=sys.stderr)
+                return
+        tree = os.path.join(self.tmp, "baseline-collections")
+        os.makedirs(os.path.join(tree, "ansible_collections", "pluto"))
+        os.symlink(os.path.abspath(source), os.path.join(tree, "ansible_collections", "pluto", "lms"))
+        self.baseline, self.baseline_tree = os.path.abspath(source), tree
 
     def probe_simulator(self):
         """How long the simulator takes to answer a tiny request on a kept-alive connection, at zero latency.
@@ -646,6 +706,259 @@ def case_audit(h):
         h.stop_site(site)
 
 
+# ---- whole tenants: pluto_cohorts against the 0.1.0 loop and the floor script ------------------------------
+
+# The 0.1.0 release: its role and playbooks looped one task a cohort (the "0.1.0 loop" arm).
+BASELINE_COMMIT = "fad2ea3"
+TENANT_ARMS = (("", "pluto.lms"), ("_loop010", "0.1.0 loop"), ("_floor", "floor script"))
+
+
+def role_cohorts(extra=200):
+    """The role's four standard cohorts and `extra` more, the first of them with two members (204 in all)."""
+    cohorts = [{"idnumber": "club", "name": "Club", "members": ["u00001", "u00002"]}]
+    cohorts += [{"idnumber": "extra-%03d" % i, "name": "Extra %03d" % i} for i in range(2, extra + 1)]
+    return cohorts
+
+
+STANDARD_COHORTS = [{"idnumber": "students", "name": "Students"}, {"idnumber": "faculty", "name": "Faculty"},
+                    {"idnumber": "staff", "name": "Staff"}, {"idnumber": "alumni", "name": "Alumni", "visible": False}]
+
+
+def sync_members(cohorts, per_cohort, users, prefix="sync"):
+    """cohorts x per_cohort memberships over `users` distinct users (each cohort's members are distinct)."""
+    return dict(("%s-%03d" % (prefix, c + 1), ["u%05d" % (1 + (c * 37 + m * 53) % users) for m in range(per_cohort)])
+                for c in range(cohorts))
+
+
+def single_tenant_inventory(h, site, name, host_vars=None):
+    hosts = {"tenant01": dict({"pluto_url": site.url, "pluto_token": TOKEN}, **(host_vars or {}))}
+    return write_inventory(h, name, hosts)
+
+
+def write_inventory(h, name, hosts, group_vars=None):
+    variables = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    variables.update(group_vars or {})
+    path = os.path.join(h.tmp, name + ".yml")
+    with open(path, "w") as handle:
+        json.dump({"all": {"children": {"pluto_tenants": {"vars": variables, "hosts": hosts}}}}, handle, indent=1)
+    return path
+
+
+def run_floor_script(h, job, sites):
+    """benchmarks/floor.py as its own process: (wall seconds including Python's start, its answer)."""
+    path = h.write_vars(job)
+    cmd = [sys.executable, os.path.join(ROOT, "benchmarks", "floor.py"), path]
+    for site in sites:
+        cmd += [site.url, TOKEN]
+    started = time.perf_counter()
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise BenchError("the floor script failed: %s" % done.stdout[-2000:])
+    return wall, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+class Arm(object):
+    """Samples of one case of one arm; recorded once all its runs are done."""
+
+    def __init__(self, case, n, label, note=""):
+        self.case, self.n, self.label, self.note = case, n, label, note
+        self.samples, self.usage, self.counts, self.error = [], [], None, None
+
+    def add(self, wall, used, counts):
+        self.samples.append(wall)
+        if used is not None:
+            self.usage.append(used)
+        self.counts = same_counts(self.counts, counts, self.case)
+
+    def record(self, h, latency_ms):
+        if self.samples or self.error is not None:
+            h.record(self.case, self.n, latency_ms, self.samples, self.counts, self.usage, note=self.note,
+                     label=self.label, error=self.error)
+
+
+def arm_playbook(h, arm, name):
+    """The playbook `name` (playbooks/...) of this checkout, or of 0.1.0 for the loop arm, and its environment."""
+    if arm == "_loop010":
+        return os.path.join(h.baseline, "playbooks", name), {"ANSIBLE_COLLECTIONS_PATH": h.baseline_tree}
+    return os.path.join(ROOT, "playbooks", name), None
+
+
+def tenant_arms(h):
+    return [(suffix, label) for suffix, label in TENANT_ARMS
+            if (suffix.strip("_") or "pluto") in h.args.arms
+            and (suffix != "_loop010" or (h.baseline and h.model in h.args.baseline_models))]
+
+
+def arm_reps(h, suffix, reps):
+    return h.args.baseline_reps if suffix == "_loop010" else reps
+
+
+def case_tenant_role(h, latency_ms, cost_model=None):
+    """The role, 204 cohorts on a fresh site (one new simulator a run), then its rerun; each arm."""
+    cohorts = role_cohorts(h.args.role_extra)
+    total = len(cohorts) + len(STANDARD_COHORTS)
+    job = {"job": "role", "cohorts": STANDARD_COHORTS + cohorts}
+    for suffix, arm_label in tenant_arms(h):
+        arms = [Arm("tenant_role_fresh" + suffix, total, "%s: role cohort_bootstrap, %d cohorts, fresh site" % (arm_label, total)),
+                Arm("tenant_role_rerun" + suffix, total, "%s: same, rerun (no change)" % arm_label)]
+        try:
+            for rep in range(arm_reps(h, suffix, h.args.reps)):
+                site = h.site("role%s-%d" % (suffix, rep), latency_ms, 10, cost_model)
+                try:
+                    inventory = single_tenant_inventory(h, site, "role%s-%d" % (suffix, rep),
+                                                        {"cohort_bootstrap_extra_cohorts": cohorts})
+                    for arm in arms:
+                        site.reset_log()
+                        if suffix == "_floor":
+                            wall, _answer = run_floor_script(h, job, [site])
+                            used = None
+                        else:
+                            playbook, env = arm_playbook(h, suffix, "provision_tenants.yml")
+                            wall, used = h.playbook(playbook, inventory=inventory, env=env)
+                        arm.add(wall, used, site.counts())
+                        held = len(site.call("core_cohort_get_cohorts"))
+                        if held != total:
+                            raise BenchError("%s: the site holds %d cohorts, expected %d" % (arm.case, held, total))
+                finally:
+                    h.stop_site(site)
+        except BenchError as error:
+            arms[0].error = error
+        for arm in arms:
+            arm.record(h, latency_ms)
+
+
+def case_tenant_sync(h, latency_ms, cost_model=None):
+    """playbooks/sync_cohort_members.yml: cohorts x members into existing empty cohorts, then its rerun; each arm."""
+    cohorts, per, users = h.args.sync_size
+    wanted = sync_members(cohorts, per, users)
+    distinct = len(set(u for members in wanted.values() for u in members))
+    site = h.site("sync", latency_ms, users, cost_model)
+    try:
+        for suffix, arm_label in tenant_arms(h):
+            arms = [Arm("tenant_sync" + suffix, cohorts * per, "%s: sync_cohort_members, %d cohorts x %d users"
+                        % (arm_label, cohorts, per), note="%d distinct users" % distinct),
+                    Arm("tenant_sync_rerun" + suffix, cohorts * per, "%s: same, rerun (no change)" % arm_label)]
+            try:
+                for rep in range(arm_reps(h, suffix, h.args.tenant_reps)):
+                    prefix = "sync%s-%d" % (suffix.strip("_") or "c", rep)
+                    wanted = sync_members(cohorts, per, users, prefix)
+                    # The cohorts exist and are empty (one setup request, not measured).
+                    site.call("core_cohort_create_cohorts", [
+                        pair for i, idnumber in enumerate(sorted(wanted)) for pair in (
+                            ("cohorts[%d][categorytype][type]" % i, "system"), ("cohorts[%d][categorytype][value]" % i, ""),
+                            ("cohorts[%d][name]" % i, idnumber), ("cohorts[%d][idnumber]" % i, idnumber))])
+                    csv = os.path.join(h.tmp, "%s.csv" % prefix)
+                    with open(csv, "w") as handle:
+                        handle.write("cohort_idnumber,username\n")
+                        for idnumber in sorted(wanted):
+                            handle.writelines("%s,%s\n" % (idnumber, u) for u in wanted[idnumber])
+                    job = {"job": "sync", "cohorts": [{"idnumber": k, "name": k, "members": v} for k, v in sorted(wanted.items())]}
+                    inventory = single_tenant_inventory(h, site, prefix)
+                    for arm in arms:
+                        site.reset_log()
+                        if suffix == "_floor":
+                            wall, _answer = run_floor_script(h, job, [site])
+                            used = None
+                        else:
+                            playbook, env = arm_playbook(h, suffix, "sync_cohort_members.yml")
+                            wall, used = h.playbook(playbook, {"cohort_members_csv": csv}, inventory=inventory, env=env)
+                        arm.add(wall, used, site.counts())
+                    held = sum(len(c["userids"]) for c in site.call("core_cohort_get_cohort_members", [
+                        ("cohortids[%d]" % i, str(c["id"])) for i, c in enumerate(
+                            c for c in site.call("core_cohort_get_cohorts") if c["idnumber"].startswith(prefix + "-"))]))
+                    if held != cohorts * per:
+                        raise BenchError("%s: the cohorts hold %d members, expected %d" % (arms[0].case, held, cohorts * per))
+            except BenchError as error:
+                arms[0].error = error
+            for arm in arms:
+                arm.record(h, latency_ms)
+    finally:
+        h.stop_site(site)
+
+
+def case_tenant_audit(h, latency_ms, cost_model=None):
+    """playbooks/audit_cohorts.yml: one tenant of 204 cohorts, and twenty tenants of four cohorts (one site)."""
+    members = {"faculty": ["u00001", "u00002", "u00003", "u00004"], "staff": ["u00005", "u00006"]}
+    standard = [dict(c, **({"members": members[c["idnumber"]]} if c["idnumber"] in members else {}))
+                for c in STANDARD_COHORTS]
+    extra = role_cohorts(h.args.role_extra)
+    for case, tenants, cohorts in (("tenant_audit_one", 1, standard + extra), ("tenant_audit_twenty", h.args.audit_tenants, standard)):
+        site = h.site(case, latency_ms, 10, cost_model)
+        try:
+            hosts = dict(("t%02d" % (i + 1), {"pluto_url": site.url, "pluto_token": TOKEN}) for i in range(tenants))
+            group = {"cohort_bootstrap_cohorts": standard, "cohort_bootstrap_extra_cohorts": cohorts[len(standard):]}
+            inventory = write_inventory(h, case, hosts, group)
+            # Provisioned, then drifted by hand: one cohort renamed, one member removed.
+            h.playbook(os.path.join(ROOT, "playbooks", "provision_tenants.yml"), inventory=inventory, forks=h.args.forks)
+            subprocess.run([sys.executable, os.path.join(ROOT, "playbooks", "demo", "drift.py"), site.url, TOKEN,
+                            "faculty", "Faculty (renamed by hand)", "u00002"], check=True, stdout=subprocess.DEVNULL)
+            job = {"job": "audit", "cohorts": cohorts}
+            label = "one tenant, %d cohorts" % len(cohorts) if tenants == 1 else "%d tenants, %d cohorts each" % (
+                tenants, len(cohorts))
+            for suffix, arm_label in tenant_arms(h):
+                arm = Arm(case + suffix, tenants, "%s: audit_cohorts, %s" % (arm_label, label),
+                          note="forks %d" % h.args.forks if tenants > 1 and suffix != "_floor" else "")
+                try:
+                    for _rep in range(arm_reps(h, suffix, h.args.tenant_reps)):
+                        site.reset_log()
+                        if suffix == "_floor":
+                            wall, answer = run_floor_script(h, job, [site] * tenants)
+                            used = None
+                            if answer[0] != {"missing": 0, "members_differ": 1}:
+                                raise BenchError("%s: the floor script saw %s" % (arm.case, answer[0]))
+                        else:
+                            playbook, env = arm_playbook(h, suffix, "audit_cohorts.yml")
+                            wall, used = h.playbook(playbook, {"cohort_audit_dir": os.path.join(h.tmp, case + suffix)},
+                                                    inventory=inventory, forks=h.args.forks, env=env)
+                        arm.add(wall, used, site.counts())
+                        if site.counts()["writes"]:
+                            raise BenchError("%s: the audit wrote to the site" % arm.case)
+                except BenchError as error:
+                    arm.error = error
+                arm.record(h, latency_ms)
+        except BenchError as error:
+            h.record(case, tenants, latency_ms, [], None, None, error=error)
+        finally:
+            h.stop_site(site)
+
+
+def case_tenant_scale(h):
+    """One pluto_cohorts task making C cohorts of 50 members each at zero latency, for several C."""
+    sizes, per, users = h.args.cohort_scale
+    site = h.site("cohort-scale", 0, users)
+    try:
+        for cohorts in sizes:
+            wanted = sync_members(cohorts, per, users, "scale%d" % cohorts)
+            config = [{"idnumber": k, "name": k, "members": v} for k, v in sorted(wanted.items())]
+            arm = Arm("tenant_scale", cohorts, "pluto_cohorts: %d cohorts x %d members, one task" % (cohorts, per),
+                      note="%s memberships, zero latency" % "{:,}".format(cohorts * per))
+            try:
+                site.reset_log()
+                wall, used = h.playbook("cohorts_set.yml", {"pluto_url": site.url, "pluto_token": TOKEN,
+                                                            "bench_config": config})
+                arm.add(wall, used, site.counts())
+            except BenchError as error:
+                arm.error = error
+            arm.record(h, 0)
+    finally:
+        h.stop_site(site)
+
+
+TENANT_GROUPS = ("tenant_role", "tenant_sync", "tenant_audit")
+
+
+def run_tenant_cases(h, want, cost_model=None):
+    """The whole-tenant jobs under one model: a cost model (no latency) or none (the usual latency)."""
+    latency = 0 if cost_model else h.args.latency_ms
+    if "tenant_role" in want:
+        case_tenant_role(h, latency, cost_model)
+    if "tenant_sync" in want:
+        case_tenant_sync(h, latency, cost_model)
+    if "tenant_audit" in want:
+        case_tenant_audit(h, latency, cost_model)
+
+
 def run_cost_models(h, want):
     """The member, floor and uri-loop cases on a simulator that charges each request its real-site cost.
 
@@ -653,6 +966,13 @@ def run_cost_models(h, want):
     measured on loopback, so they hold the site's own time and nothing of a network.
     """
     if not want & {"member", "floor", "uri"}:
+        for db in h.args.cost_models if want & set(TENANT_GROUPS) else ():
+            h.model = db
+            print("%s: whole tenants" % report.MODEL_LABELS[db], flush=True)
+            try:
+                run_tenant_cases(h, want, db)
+            finally:
+                h.model = "none"
         return
     sizes = list(h.args.cost_sizes)
     for db in h.args.cost_models:
@@ -667,20 +987,29 @@ def run_cost_models(h, want):
             combine_floor(h)
             if "uri" in want:
                 case_uri(h, site, h.args.cost_uri_n)
-        finally:
             h.stop_site(site)
+            site = None
+            if want & set(TENANT_GROUPS):
+                print("%s: whole tenants" % report.MODEL_LABELS[db], flush=True)
+                run_tenant_cases(h, want, db)
+        finally:
+            if site is not None:
+                h.stop_site(site)
             h.model = "none"
 
 
 def all_verdicts(h):
     """The targets judged on each model's rows: {"none": [...], "postgres": [...], "mariadb": [...]}."""
-    verdicts = {"none": report.evaluate(report.rows_of(h.rows, "none"), h.args.sizes, h.lookup, h.args.scale_sizes)}
-    noop = [r for r in report.rows_of(h.rows, "none") if r["case"] == "noop"]
+    none_rows = report.rows_of(h.rows, "none")
+    noop = [r for r in none_rows if r["case"] == "noop"]
+    verdicts = {"none": report.evaluate(none_rows, h.args.sizes, h.lookup, h.args.scale_sizes)
+                + report.evaluate_tenants(none_rows, with_wall=False, with_scale=True)}
     for db in h.args.cost_models:
         rows = report.rows_of(h.rows, db)
         if rows:
             verdicts[db] = report.evaluate(rows + noop, h.args.cost_sizes, h.lookup,
                                            floor_at=sorted(h.args.cost_sizes)[-2:], with_scale=False)
+            verdicts[db] += report.evaluate_tenants(rows, noop[0] if noop else None)
     return verdicts
 
 
@@ -722,12 +1051,21 @@ def plot(rows, path):
     import matplotlib  # pylint: disable=import-outside-toplevel
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+    all_rows = rows
     rows = report.rows_of(rows, "none")
+    tenant_models = [m for m in report.MODELS if report.render_tenant_table(report.rows_of(all_rows, m))]
     by_case = {}
     for row in rows:
         if row.get("ok") and row.get("n") and row.get("wall_s") is not None:
             by_case.setdefault(row["case"], []).append(row)
-    figure, axes = plt.subplots(figsize=(8, 5.5), dpi=110)
+    if tenant_models:
+        figure, grid = plt.subplots(1 + len(tenant_models), 1, figsize=(8, 5.5 + 3.6 * len(tenant_models)), dpi=110,
+                                    gridspec_kw={"height_ratios": [5.5] + [3.6] * len(tenant_models)})
+        axes = grid[0]
+        for model, tenant_axes in zip(tenant_models, grid[1:]):
+            plot_tenants(tenant_axes, report.rows_of(all_rows, model), model)
+    else:
+        figure, axes = plt.subplots(figsize=(8, 5.5), dpi=110)
     styles = (("member_add", "pluto_cohort_member: add N members", "o-", "tab:blue"),
               ("member_rerun", "pluto_cohort_member: rerun (no change)", "s--", "tab:cyan"),
               ("floor_add", "floor: no-op task + fewest requests", "^-", "tab:green"),
@@ -756,6 +1094,29 @@ def plot(rows, path):
     figure.savefig(path)
     plt.close(figure)
     return True
+
+
+def plot_tenants(axes, rows, model):
+    """The whole-tenant jobs under one model: a group of bars a job, one bar an arm (log scale)."""
+    by_case = dict((r["case"], r) for r in rows if r.get("ok") and r.get("wall_s"))
+    short = {"tenant_role_fresh": "role, fresh site", "tenant_role_rerun": "role, rerun", "tenant_sync": "sync",
+             "tenant_sync_rerun": "sync, rerun", "tenant_audit_one": "audit, 1 tenant", "tenant_audit_twenty": "audit, tenants"}
+    jobs = [(case, short[case]) for case, _label in report.TENANT_JOBS
+            if any(case + suffix in by_case for suffix, _label in report.TENANT_ARM_SUFFIXES)]
+    colours = ("tab:blue", "tab:red", "tab:green")
+    height = 0.8 / len(report.TENANT_ARM_SUFFIXES)
+    for index, ((suffix, label), colour) in enumerate(zip(report.TENANT_ARM_SUFFIXES, colours)):
+        ys = [position + index * height for position in range(len(jobs))]
+        walls = [by_case[case + suffix]["wall_s"] if case + suffix in by_case else 0 for case, _job in jobs]
+        axes.barh(ys, walls, height=height, color=colour, label=label)
+    axes.set_yticks([position + height for position in range(len(jobs))])
+    axes.set_yticklabels([job for _case, job in jobs], fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xscale("log")
+    axes.set_xlabel("wall time, s (median)")
+    axes.set_title("whole tenants, %s" % report.MODEL_LABELS[model], fontsize=10)
+    axes.grid(True, axis="x", which="both", alpha=0.3)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
 
 
 def simulator_note(meta):
@@ -825,7 +1186,15 @@ def summary_block(meta, rows, verdicts):
              "Full results: [benchmarks/results/results.md](%sbenchmarks/results/results.md)." % (
                  meta["date"][:10], meta["commit"], meta["ansible"], meta["cpus"],
                  " / ".join("%.2f" % x for x in meta["loadavg_start"]),
-                 " / ".join("%.2f" % x for x in meta["loadavg_end"]), REPOSITORY), ""]
+                 " / ".join("%.2f" % x for x in meta["loadavg_end"]), REPOSITORY)]
+    earlier = meta.get("earlier")
+    if earlier:
+        lines[0] = lines[0].replace("Measured by `make bench` (", "Measured by `make bench`: the groups %s (" % (
+            ", ".join(meta["groups"])), 1)
+        lines[0] += " The other rows are from the run of %s (commit %s, load average %s at its start, %s at its end)." % (
+            earlier["date"][:10], earlier["commit"], " / ".join("%.2f" % x for x in earlier["loadavg_start"]),
+            " / ".join("%.2f" % x for x in earlier["loadavg_end"]))
+    lines.append("")
     for db in meta.get("cost_models", []):
         model_rows = report.rows_of(rows, db)
         if not model_rows or db not in verdicts:
@@ -837,14 +1206,40 @@ def summary_block(meta, rows, verdicts):
                   "model, `--cost-model --db %s`), no added latency; median of %s%s." % (
                       title(db), {"postgres": "PostgreSQL", "mariadb": "MariaDB"}[db], db, runs(meta["reps"]), big), ""]
         lines += cost_model_lines(meta, model_rows, verdicts[db]) + [""]
+        lines += tenant_lines(model_rows, None, verdicts[db])
     lines += ["**%s**: the simulator's own speed (%s), %d ms latency added to every request (scale cases at zero "
               "latency); median of %s. These figures show the collection's own overhead: a real site spends far "
               "longer on each user (above)."
               % (title("none"), simulator_note(meta), meta["latency_ms"], runs(meta["reps"])), ""]
     lines += member_table(meta, report.rows_of(rows, "none"), meta["sizes"])
-    lines += ["", report.render_verdicts(verdicts["none"]), "",
+    lines += [""] + tenant_lines(report.rows_of(rows, "none"), None)
+    lines += [report.render_verdicts(verdicts["none"]), "",
               "![time against N, simulator with no cost](%sbenchmarks/results/time_vs_n.png)" % REPOSITORY_RAW]
     return "\n".join(lines)
+
+
+def tenant_lines(rows, heading, verdicts=None):
+    """The whole-tenant jobs' table (and, in the README, how many of their targets were met)."""
+    table = report.render_tenant_table(rows)
+    if not table:
+        return []
+    lines = ["%s Whole tenants" % heading, ""] if heading else [
+        "Whole tenants (each cell: wall time, requests / writes, peak RSS):", ""]
+    lines += [table, ""]
+    if verdicts is not None:
+        tenant = [v for v in verdicts if v["target"].startswith(("requests: role", "requests: sync", "requests: audit",
+                                                                 "wall: "))]
+        if tenant:
+            lines += ["Whole tenants: %s." % verdict_count(tenant), ""]
+    return lines
+
+
+def previous_results(out):
+    path = os.path.join(out, "results.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as handle:
+        return json.load(handle)
 
 
 def write_results(h, meta, verdicts, want_plot):
@@ -864,7 +1259,14 @@ def write_results(h, meta, verdicts, want_plot):
                                                                meta["python"], meta["cpus"]),
             "- load average (1, 5, 15 min) at the start %s, at the end %s: the machine is shared, and other work on it "
             "shows up as noise in the wall times" % (meta["loadavg_start"], meta["loadavg_end"]),
-            "- the whole run took %.0f s" % meta["duration_s"], ""]
+            "- the whole run took %.0f s" % meta["duration_s"]]
+    earlier = meta.get("earlier")
+    if earlier:
+        text.append("- this run measured only %s; the other rows are from the run of %s (commit %s, load average %s "
+                    "at its start, %s at its end)" % (", ".join(meta["groups"]), earlier["date"], earlier["commit"],
+                                                      earlier["loadavg_start"], earlier["loadavg_end"]))
+    text += ["- %s" % note for note in meta.get("notes", [])]
+    text.append("")
     for db in meta.get("cost_models", []):
         model_rows = report.rows_of(rows, db)
         if not model_rows:
@@ -874,14 +1276,16 @@ def write_results(h, meta, verdicts, want_plot):
                  "tests/simulator/costs.py), in the simulator's worker that serves it; no latency is added (the "
                  "costs were measured on loopback). %d runs a case, median reported (the largest size: %d run(s))."
                  % ({"postgres": "PostgreSQL", "mariadb": "MariaDB"}[db], db, meta["reps"], meta["cost_big_reps"]),
-                 "", "### Targets", "", report.render_verdicts(verdicts.get(db, [])), "",
-                 "### Every case", "", report.render_rows(model_rows), ""]
+                 "", "### Targets", "", report.render_verdicts(verdicts.get(db, [])), ""]
+        text += tenant_lines(model_rows, "###")
+        text += ["### Every case", "", report.render_rows(model_rows), ""]
     text += ["## %s" % title("none"), "",
              "The simulator's own speed: a request costs only its processing (%s), plus %d ms latency a request "
              "(scale and loop cases also at zero latency). %d runs a case, median reported (the largest scale case: "
              "%d run(s))." % (simulator_note(meta), meta["latency_ms"], meta["reps"], meta["scale_reps"]),
-             "", "### Targets", "", report.render_verdicts(verdicts["none"]), "",
-             "### Every case", "", report.render_rows(report.rows_of(rows, "none")), ""]
+             "", "### Targets", "", report.render_verdicts(verdicts["none"]), ""]
+    text += tenant_lines(report.rows_of(rows, "none"), "###")
+    text += ["### Every case", "", report.render_rows(report.rows_of(rows, "none")), ""]
     if plotted:
         text += ["### Time against N", "", "![time against N](time_vs_n.png)", ""]
     failed = [r for r in rows if r.get("error")]
@@ -908,6 +1312,23 @@ def update_readme(block):
     return True
 
 
+def render_only(h):
+    """--render: the report of the results already in --out, measured by an earlier run."""
+    previous = previous_results(h.args.out)
+    if previous is None:
+        raise SystemExit("no results.json in %s to render" % h.args.out)
+    h.rows = previous["rows"]
+    meta = previous["meta"]
+    verdicts = all_verdicts(h)
+    block = write_results(h, meta, verdicts, not h.args.no_plot)
+    for model in list(h.args.cost_models) + ["none"]:
+        if verdicts.get(model):
+            print("\nTargets, %s:\n%s" % (report.MODEL_LABELS[model], report.render_verdict_lines(verdicts[model])))
+    if not meta.get("quick") and h.args.out == os.path.join(ROOT, "benchmarks", "results") and update_readme(block):
+        print("README.md: the benchmark block is refreshed")
+    return 0
+
+
 def on_signal(signum, _frame):
     raise KeyboardInterrupt("signal %d" % signum)
 
@@ -921,11 +1342,15 @@ def main(argv=None):
     load_start = [round(x, 2) for x in os.getloadavg()]
     h = Harness(args)
     try:
+        if args.render:
+            return render_only(h)
         h.probe_simulator()
         print("pluto.lms benchmarks: %d runs a case, latency %d ms%s" % (
             args.reps, args.latency_ms, " (quick)" if args.quick else ""), flush=True)
-        if want & {"noop", "floor", "uri"}:
+        if want & {"noop", "floor", "uri", "tenant_role"}:
             case_noop(h)
+        if want & set(TENANT_GROUPS):
+            h.prepare_baseline()
         run_cost_models(h, want)
         print(report.MODEL_LABELS["none"], flush=True)
         if want & {"member", "floor", "uri", "loop"}:
@@ -949,6 +1374,9 @@ def main(argv=None):
             case_role(h)
         if "audit" in want:
             case_audit(h)
+        run_tenant_cases(h, want)
+        if "tenant_scale" in want:
+            case_tenant_scale(h)
         meta = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "commit": git_commit(),
                 "ansible": ansible_version(h), "python": platform.python_version(), "cpus": os.cpu_count(),
                 "reps": args.reps, "scale_reps": args.scale_reps, "latency_ms": args.latency_ms,
@@ -959,13 +1387,21 @@ def main(argv=None):
                 "rss_method": "os.wait4() ru_maxrss of each ansible-playbook run (largest process in its tree)",
                 "simulator": h.probe, "loadavg_end": [round(x, 2) for x in os.getloadavg()],
                 "loadavg_start": load_start}
+        if args.only and not args.quick:
+            # Some groups only: their rows replace the same rows of the results already in --out.
+            previous = previous_results(args.out)
+            if previous:
+                h.rows = report.merge_rows(previous["rows"], h.rows)
+                old = previous["meta"]
+                meta["earlier"] = old.get("earlier") or dict((k, old.get(k)) for k in (
+                    "date", "commit", "loadavg_start", "loadavg_end", "duration_s"))
         verdicts = all_verdicts(h)
         block = write_results(h, meta, verdicts, not args.no_plot)
         for model in list(args.cost_models) + ["none"]:
             if verdicts.get(model):
                 print("\nTargets, %s:\n%s" % (report.MODEL_LABELS[model], report.render_verdict_lines(verdicts[model])))
         print("\nresults in %s (%.0f s)" % (args.out, time.time() - started))
-        if not args.quick and not args.only and args.out == os.path.join(ROOT, "benchmarks", "results"):
+        if not args.quick and args.out == os.path.join(ROOT, "benchmarks", "results"):
             if update_readme(block):
                 print("README.md: the benchmark block is refreshed")
             else:
