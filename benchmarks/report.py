@@ -338,8 +338,8 @@ def evaluate_tenants(rows, noop=None, with_wall=True, with_scale=False):
             continue
         requests = row["requests"] / float(row["n"] or 1) if per_tenant else row["requests"]
         met = requests <= max_requests and (max_writes is None or row["writes"] <= max_writes)
-        measured = "%s requests%s, %d writes" % (("%.1f" % requests) if per_tenant else row["requests"],
-                                                  " a tenant" if per_tenant else "", row["writes"])
+        count = ("%.1f" % requests) if per_tenant else row["requests"]
+        measured = "%s requests%s, %d writes" % (count, " a tenant" if per_tenant else "", row["writes"])
         verdicts.append(_verdict(name, met, measured, goal))
     if with_wall:
         for case, ratio_max in sorted(SYNC_FLOOR_MAX.items()):
