@@ -509,8 +509,14 @@ def load_seed(path):
     try:
         return json.loads(text)
     except ValueError:
+        pass
+    try:
         import yaml  # pylint: disable=import-outside-toplevel
-        return yaml.safe_load(text) or {}
+    except ImportError:
+        raise SystemExit('%s is not JSON, and reading it as YAML needs PyYAML, which this Python (%s) lacks: '
+                         'start the simulator with the Python that runs Ansible, or give a JSON seed'
+                         % (path, sys.executable)) from None
+    return yaml.safe_load(text) or {}
 
 
 def _write_atomically(path, text):

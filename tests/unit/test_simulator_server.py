@@ -355,6 +355,19 @@ def test_seed_yaml_and_generated_users(tmp_path):
         assert len(members(sim, 1)) == 1
 
 
+def test_yaml_seed_without_pyyaml_says_what_to_do(tmp_path, monkeypatch):
+    from tests.simulator import server  # pylint: disable=import-outside-toplevel
+    seed = tmp_path / 'seed.yml'
+    seed.write_text('users: []\n', encoding='utf-8')
+    monkeypatch.setitem(sys.modules, 'yaml', None)  # as in a Python without PyYAML
+    with pytest.raises(SystemExit) as failure:
+        server.load_seed(str(seed))
+    assert 'needs PyYAML' in str(failure.value) and 'JSON seed' in str(failure.value)
+    json_seed = tmp_path / 'seed.json'
+    json_seed.write_text('{"users": []}', encoding='utf-8')
+    assert server.load_seed(str(json_seed)) == {'users': []}
+
+
 def test_ready_and_pid_files_and_sigint(tmp_path):
     ready, pid = tmp_path / 'ready', tmp_path / 'pid'
     sim = start_simulator(ready_file=str(ready), pid_file=str(pid))

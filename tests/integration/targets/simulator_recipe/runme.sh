@@ -41,7 +41,9 @@ grep -q 'pluto.lms.pluto_cohort_member' "$PROJECT/cohorts.yml"
 
 ansible-galaxy collection build --output-path "$WORK/dist" "$COLLECTION_ROOT"
 TARBALL="$(ls "$WORK"/dist/pluto-lms-*.tar.gz)"
-ln -s "$PYTHON" "$WORK/bin/python3"
+# A wrapper, not a symlink: a symlink to a venv's python runs the base interpreter, without the venv's packages.
+printf '#!/bin/sh\nexec "%s" "$@"\n' "$PYTHON" > "$WORK/bin/python3"
+chmod +x "$WORK/bin/python3"
 
 # As a CI job runs it: a fresh shell in the project, nothing of this test's Ansible settings, bash -e.
 cd "$PROJECT"
