@@ -15,6 +15,7 @@ task_environment(), the one guarded helper).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
 import os
 
 from ansible.errors import AnsibleError
@@ -22,6 +23,17 @@ from ansible.module_utils.basic import missing_required_lib, remove_values
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
+
+try:  # ansible-core 2.19 and later: the encoder a module's arguments are sent with
+    from ansible.module_utils.common.json import Direction, get_module_encoder
+    MODULE_ARGS_ENCODER = get_module_encoder("legacy", Direction.CONTROLLER_TO_MODULE)
+except ImportError:  # ansible-core 2.16 to 2.18
+    from ansible.module_utils.common.json import AnsibleJSONEncoder
+
+    class MODULE_ARGS_ENCODER(AnsibleJSONEncoder):  # pylint: disable=invalid-name
+        def __init__(self, **kwargs):
+            kwargs["vault_to_text"] = True
+            super(MODULE_ARGS_ENCODER, self).__init__(**kwargs)
 
 from ansible_collections.pluto.lms.plugins.module_utils._client import HAS_REQUESTS
 from ansible_collections.pluto.lms.plugins.module_utils._runner import full_argument_spec, run_plan
@@ -54,6 +66,13 @@ def task_environment(task, templar):
             raise AnsibleError("environment must be a dictionary, received %s (%s)" % (value, type(value)))
         merged.update(value)
     return dict((str(key), value if isinstance(value, str) else str(value)) for key, value in merged.items())
+
+
+def as_module_receives(args):
+    """The task's arguments as a module process receives them: through JSON, with ansible-core's own encoder.
+    Plain str, int, list and dict, so validation and its messages match the module's (no AnsibleUnicode or
+    tagged values), vaulted values decrypted, and a large argument cheap to validate."""
+    return json.loads(json.dumps(args, cls=MODULE_ARGS_ENCODER))
 
 
 def with_environment_fallbacks(argument_spec, args, environment):
@@ -113,7 +132,8 @@ class PlutoActionBase(ActionBase):
             raise AnsibleError("%s does not name its module arguments and plan" % type(self).__name__)
         spec = full_argument_spec(self.MODULE_ARGS["argument_spec"])
         rules = dict((k, v) for k, v in self.MODULE_ARGS.items() if k != "argument_spec")
-        args = with_environment_fallbacks(spec, self._task.args, task_environment(self._task, self._templar))
+        args = with_environment_fallbacks(spec, as_module_receives(self._task.args),
+                                          task_environment(self._task, self._templar))
         validation = ArgumentSpecValidator(spec, **rules).validate(args)
         params = validation.validated_parameters
         secrets = no_log_values(spec, args, params)

@@ -19,6 +19,7 @@ from ansible.template import Templar
 
 from ansible_collections.pluto.lms.plugins.module_utils._runner import full_argument_spec
 from ansible_collections.pluto.lms.plugins.plugin_utils.action import (
+    as_module_receives,
     no_log_values,
     task_environment,
     validation_failure,
@@ -95,3 +96,25 @@ def test_only_the_first_error_is_the_message_as_in_the_module_process():
 
 def test_no_log_values_are_the_token_as_given_and_as_resolved():
     assert no_log_values(SPEC, {"token": "a"}, {"token": "b", "url": "c"}) == {"a", "b"}
+
+
+def exact_types(value):
+    """Every type in value, exactly (a str subclass is not str)."""
+    if isinstance(value, dict):
+        return set([type(value)]).union(*[exact_types(k) | exact_types(v) for k, v in value.items()])
+    if isinstance(value, list):
+        return set([type(value)]).union(*[exact_types(item) for item in value])
+    return set([type(value)])
+
+
+def test_task_arguments_reach_validation_as_a_module_process_receives_them():
+    # Task arguments as the playbook parser makes them: AnsibleUnicode (2.16-2.18) or tagged values (2.19+).
+    args = DataLoader().load("include_members: perhaps\nusers: [jdoe, 'u00001']\nbatch: 3\nkeep: {a: [1, yes]}\n")
+    plain = as_module_receives(args)
+    assert plain == {"include_members": "perhaps", "users": ["jdoe", "u00001"], "batch": 3, "keep": {"a": [1, True]}}
+    assert exact_types(plain) <= set([dict, list, str, int, bool])
+    spec = full_argument_spec(dict(include_members=dict(type="bool")))
+    message = validation_failure(ArgumentSpecValidator(spec).validate(plain), "pluto.lms.pluto_cohort_info")
+    module_message = validation_failure(ArgumentSpecValidator(spec).validate({"include_members": "perhaps"}),
+                                        "pluto.lms.pluto_cohort_info")
+    assert "AnsibleUnicode" not in message and message == module_message
