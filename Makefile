@@ -6,7 +6,7 @@ STAMP := $(VENV)/.requirements-stamp
 
 # The stages of .ci/test-suite.sh: `make test-<stage>` runs one (an explicit rule: a pattern rule never builds a
 # target listed in .PHONY, it would print "Nothing to be done").
-TEST_STAGES := $(shell sed -n 's/^\(run_\)\{0,1\}stage  *\([a-z0-9.-]\{1,\}\) .*/\2/p' .ci/test-suite.sh)
+TEST_STAGES := $(shell sed -n 's/^\(run_\|background_\)\{0,1\}stage  *\([a-z0-9.-]\{1,\}\) .*/\2/p' .ci/test-suite.sh)
 
 .PHONY: help venv test test-matrix lint demo bench build clean docs docs-screenshots print-core-newest $(addprefix test-,$(TEST_STAGES))
 

@@ -30,7 +30,7 @@ MAKEFILE = read("Makefile")
 TEST_SUITE = read(".ci", "test-suite.sh")
 RUNTIME = yaml.safe_load(read("meta", "runtime.yml"))
 DOCS = ["README.md"] + ["docs/" + n for n in sorted(os.listdir(os.path.join(ROOT, "docs"))) if n.endswith(".md")]
-STAGES = re.findall(r"^(?:run_)?stage +([a-z0-9.-]+) ", TEST_SUITE, re.M)
+STAGES = re.findall(r"^(?:run_|background_)?stage +([a-z0-9.-]+) ", TEST_SUITE, re.M)
 # What each target must run (what the README says it does), as `make -n` shows it.
 RUNS = {
     "help": r"echo .make test-<stage>  one stage of make test: lint .*core-2\.21",
@@ -98,7 +98,7 @@ def test_the_claimed_ansible_core_releases_are_those_the_matrix_tests():
     for release in matrix:
         pin = re.search(r"^ansible-core==(\S+)$", read(".ci", "requirements-%s.txt" % release), re.M).group(1)
         assert Version(pin).release[:2] == Version(release).release[:2], (release, pin)
-        assert re.search(r"^(run_)?stage +core-%s " % re.escape(release), TEST_SUITE, re.M), release
+        assert re.search(r"^(run_|background_)?stage +core-%s " % re.escape(release), TEST_SUITE, re.M), release
         # the execution environment definition can install every release of the matrix
         assert SpecifierSet(ee[len("ansible-core"):]).contains(pin), (ee, pin)
     # The main run (Python 3.11) is the newest release that runs on Python 3.11.
@@ -114,7 +114,9 @@ def test_the_claimed_ansible_core_releases_are_those_the_matrix_tests():
 
 def test_make_test_runs_the_oldest_and_the_newest_release_the_machine_can_run():
     matrix = re.search(r"^CORE_MATRIX := (.*)$", MAKEFILE, re.M).group(1).split()
-    assert re.search(r"^stage +core-%s " % re.escape(matrix[0]), TEST_SUITE, re.M), matrix[0]
+    # the oldest unconditionally (a stage, or a background stage in `all`)
+    oldest = re.escape(matrix[0])
+    assert re.search(r"^(stage +core-%s|background_stage +core-%s +yes) " % (oldest, oldest), TEST_SUITE, re.M), matrix[0]
     newest = subprocess.run(["make", "-s", "-C", ROOT, "print-core-newest"], stdout=subprocess.PIPE,
                             universal_newlines=True, check=True).stdout.strip()
     with_3_12 = subprocess.run(["make", "-s", "-C", ROOT, "print-core-newest", "PYTHON_3_12=/usr/bin/python3.12"],
