@@ -9,8 +9,9 @@ and max_input_vars allow (and the operation's max_items); each chunk is one requ
 client's retry rule (read-back verification for creates and deletes whose answer was lost).
 A failed request goes to the hooks of the owners it carried (for example: re-read the members
 and send what is still missing after a concurrent run's dmlwriteexception), at most
-Hooks.max_recoveries times with jittered backoff; when a hook cannot recover, those owners
-fail and the others go on. The Outcome records, per owner, what was applied, the site's
+Hooks.max_recoveries times with jittered backoff. A request refused whole carries owners whose hooks
+explain their part and owners whose hooks cannot: the latter are sent again without the former, and
+fail only when refused again unexplained; the other owners go on. The Outcome records, per owner, what was applied, the site's
 warnings, the failure and what was skipped; nothing travels inside exceptions.
 
 Private to pluto.lms: not a public API, it may change in any release.
@@ -172,35 +173,44 @@ class Executor(object):
             return
 
     def _recover(self, operation, entries, error, outcome, recoveries):
-        """The entries to send again after error, or None when the failure stands (recorded in outcome)."""
-        owners, items_of = [], {}
+        """The entries to send again after error, or None when the failure stands (recorded in outcome).
+
+        A request the site refused whole (and rolled back) says nothing of which owner's items caused it. When
+        some owners' hooks explain their part (someone else made it, say), the others' entries go again as they
+        were, without the explained ones: a failure then stands only for an owner whose own items are refused
+        again and unexplained. After a transport error the request may have been applied: an owner whose hook
+        cannot tell fails, and is never sent blind.
+        """
+        owners, entries_of = [], {}
         for entry in entries:
-            if entry.owner not in items_of:
+            if entry.owner not in entries_of:
                 owners.append(entry.owner)
-                items_of[entry.owner] = []
-            items_of[entry.owner].append(entry.item)
-        plans = []
+                entries_of[entry.owner] = []
+            entries_of[entry.owner].append(entry)
+        recoveries_of = {}
         for owner in owners:
-            items = items_of[owner]
             hooks = operation.hooks.get(owner)
-            recovery = None
             if hooks is not None and recoveries < hooks.max_recoveries:
-                recovery = hooks.on_error(error, items, self.reader)
-            plans.append((owner, items, recovery))
-        if any(plan[2] is None for plan in plans):
-            for owner, items, recovery in plans:
+                recoveries_of[owner] = hooks.on_error(error, [e.item for e in entries_of[owner]], self.reader)
+        explained = any(recoveries_of.get(owner) is not None for owner in owners)
+        resend = []
+        for owner in owners:
+            recovery = recoveries_of.get(owner)
+            if recovery is None and explained and not error.transport:
+                resend.extend(entries_of[owner])
+                continue
+            if recovery is None:
                 part = outcome.of(owner)
                 part.failure = error
                 part.failed_function = operation.function
-                part.failed_items = items
-            return None
-        resend = []
-        for owner, items, recovery in plans:
+                part.failed_items = [e.item for e in entries_of[owner]]
+                continue
             part = outcome.of(owner)
             part.applied.extend((operation.function, item) for item in recovery.applied)
             part.warnings.extend(recovery.warnings)
-            resend.extend(Entry(owner, item) for item in recovery.resend)
-        return resend
+            refs = [(e.item, e.ref) for e in entries_of[owner]]
+            resend.extend(Entry(owner, item, next((r for i, r in refs if i is item), None)) for item in recovery.resend)
+        return resend if explained else None
 
     def _applied(self, operation, entries, answer, outcome):
         for entry in entries:

@@ -55,9 +55,10 @@ ansible-playbook assert_report.yml "${SITES[@]}" -e "report_dir=$OUT/error" -e s
 # twenty tenants of 4 cohorts each in at most 5 requests a tenant. Each audit finds drift (one cohort renamed).
 sim_start SCALE_PLUTO_URL --token scale-token:manager --seed-users 10
 SCALE=(-e "pluto_url=$SCALE_PLUTO_URL")
-# big and t01 share one site and the four standard idnumbers: provisioned one after the other (--forks 1), as two
-# concurrent runs would race to create them (a batched create that another run beats is refused whole, and the
-# task fails without a change until it is run again).
+# big and t01 share one site and the four standard idnumbers: provisioned one after the other (--forks 1), so that
+# this cost test does not race. (Two runs at once converge in most interleavings: a batched create refused because
+# the other run made some of its cohorts goes on with those and creates the rest. In one interleaving both runs
+# fill a cohort of the same idnumber, and the run that made the lower id fails naming both: see test_cohorts_site.)
 ansible-playbook -i inventory_scale.yml "$PLAYBOOKS/provision_tenants.yml" -l big,t01 --forks 1
 "$SIM_PYTHON" "$COLLECTION_ROOT/playbooks/demo/drift.py" "$SCALE_PLUTO_URL" scale-token faculty "Faculty (renamed by hand)" u00002
 ansible-playbook reset_log.yml "${SCALE[@]}"

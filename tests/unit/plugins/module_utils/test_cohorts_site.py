@@ -360,6 +360,19 @@ def test_a_create_another_run_duplicated_converges_on_the_lowest_id(simulator_fa
     assert writes[0] == "core_cohort_create_cohorts" and "core_cohort_add_cohort_members" in writes
 
 
+def test_a_batched_create_refused_for_one_cohort_another_run_made_creates_the_others(simulator_factory):
+    # Two tenants that share one site and some idnumbers, provisioned at once: the other run's create of the
+    # first cohort commits between this run's read and its batched create, which the site refuses whole.
+    sim = simulator_factory("--token", TOKEN, seed_users=10)
+    sim.set_faults("concurrent_create_first", functions=["core_cohort_create_cohorts"], count=1)
+    config = [{"idnumber": "shared-%d" % n, "name": "Shared %d" % n, "members": ["u00001"]} for n in range(3)]
+    result, _count, writes = run(sim, state="merged", config=config)
+    assert writes[:2] == ["core_cohort_create_cohorts"] * 2
+    assert [len(survivors(sim, "shared-%d" % n)) for n in range(3)] == [1, 1, 1]
+    assert [cohorts_of(sim)["shared-%d" % n] for n in range(3)] == [["u00001"]] * 3
+    assert any("another run created it at the same moment" in w for w in result["warnings"]), result["warnings"]
+
+
 @pytest.mark.parametrize("offset_ms", [0, 150, 310])
 def test_two_concurrent_runs_of_a_tenant_leave_one_cohort_each(simulator_factory, offset_ms):
     """Both runs succeed, however their requests interleave (duplicates, or the loser's invalidparameter)."""

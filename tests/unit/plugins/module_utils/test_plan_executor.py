@@ -259,6 +259,64 @@ def test_a_failed_owner_stops_and_the_others_go_on(site):
     assert report["failed"] and report["results"][1] == {}
 
 
+class MadeByAnother(Hooks):
+    """A create refused because the idnumber exists now: someone else made it (as CreateHooks decides)."""
+
+    max_recoveries = 1
+
+    def on_error(self, error, items, reader):
+        if error.errorcode != "invalidparameter" or not all(reader.cohorts_by_idnumber(i["idnumber"]) for i in items):
+            return None
+        return Recovery(applied=items, warnings=["made by another run"])
+
+
+def create_item(idnumber):
+    return {"categorytype": SYSTEM, "name": idnumber, "idnumber": idnumber}
+
+
+def cohort_ids(site, idnumber):
+    return [c["id"] for c in SiteReader(client(site)).cohorts_by_idnumber(idnumber)]
+
+
+def test_a_batch_refused_for_one_owners_item_is_sent_again_for_the_others(site):
+    # Another run created "batch-taken" after this run read the site: the site refuses the whole batch.
+    taken = new_cohort(site, "batch-taken")
+    plans = [Plan(owner="taken"), Plan(owner="fresh"), Plan(owner="plain")]
+    plans[0].add(CREATE, [create_item("batch-taken")], hooks=MadeByAnother())
+    plans[1].add(CREATE, [create_item("batch-fresh")], hooks=MadeByAnother())
+    plans[2].add(CREATE, [create_item("batch-plain")])
+    site.reset_log()
+    outcome = apply(merge_plans(plans), client(site))
+    assert [r["errorcode"] for r in writes(site)] == ["invalidparameter", None]
+    assert not outcome.failed
+    assert outcome.of("taken").warnings == ["made by another run"] and cohort_ids(site, "batch-taken") == [taken]
+    assert len(cohort_ids(site, "batch-fresh")) == 1 and len(cohort_ids(site, "batch-plain")) == 1
+
+
+def test_an_owner_refused_again_unexplained_fails_alone(site):
+    new_cohort(site, "again-taken")
+    plans = [Plan(owner="taken"), Plan(owner="bad")]
+    plans[0].add(CREATE, [create_item("again-taken")], hooks=MadeByAnother())
+    plans[1].add(CREATE, [dict(create_item("again-bad"), categorytype={"type": "id", "value": "999999"})])
+    site.reset_log()
+    outcome = apply(merge_plans(plans), client(site))
+    assert len(writes(site)) == 2 and all(r["errorcode"] for r in writes(site))
+    assert outcome.of("bad").failure is not None and outcome.of("taken").failure is None
+    assert outcome.of("taken").warnings == ["made by another run"]
+
+
+def test_a_batch_no_hook_explains_fails_every_owner_it_carried_at_once(site):
+    plans = [Plan(owner="x"), Plan(owner="y")]
+    plans[0].add(CREATE, [create_item("none-x")], hooks=MadeByAnother())
+    plans[1].add(CREATE, [dict(create_item("none-y"), categorytype={"type": "id", "value": "999999"})],
+                 hooks=MadeByAnother())
+    site.reset_log()
+    outcome = apply(merge_plans(plans), client(site))
+    assert len(writes(site)) == 1
+    assert outcome.of("x").failure is not None and outcome.of("y").failure is not None
+    assert cohort_ids(site, "none-x") == []
+
+
 def test_site_warnings_go_to_the_owner_whose_cohort_they_name(site):
     first, second = new_cohort(site, "warn-a"), new_cohort(site, "warn-b")
     seed_member(site, first, 2)
