@@ -12,7 +12,7 @@ TEST_STAGES := $(shell sed -n 's/^\(run_\|background_\)\{0,1\}stage  *\([a-z0-9.
 
 # ansible-core releases the collection claims (meta/runtime.yml): `make test` runs 2.19 (.venv, Python 3.11), the
 # oldest (.venv-2.16) and the newest this machine's Pythons run (CORE_NEWEST, .venv-2.21 with a Python 3.12);
-# `make test-matrix` runs units, integration and the tarball on each, in .venv-X.Y.
+# `make test-matrix` runs the core-X.Y stages of the suite on each (what depends on ansible-core), in .venv-X.Y.
 # 2.20 and later need Python 3.12 on the controller: pyenv's 3.12, or python3.12 on PATH (PYTHON_3_12=... to choose).
 CORE_MATRIX := 2.16 2.17 2.18 2.19 2.20 2.21
 CORE_NEEDS_3_12 := 2.20 2.21
@@ -24,9 +24,9 @@ help:
 	@echo "make demo   start two simulated sites, provision them with the role, audit them in check mode"
 	@echo "make test   everything CI runs: ansible-lint, ansible-test sanity, units, integration, the tarball"
 	@echo "            installed and run, ansible-doc and antsibull-docs, the changelog, the EE build context,"
-	@echo "            and units + integration on the oldest and the newest claimed ansible-core"
+	@echo "            and what depends on ansible-core again on the oldest claimed release and the newest this machine runs"
 	@echo "make bench  benchmarks (not part of make test)"
-	@echo "make test-matrix  units, integration and the tarball on every claimed ansible-core ($(CORE_MATRIX))"
+	@echo "make test-matrix  what depends on ansible-core, on every claimed release ($(CORE_MATRIX))"
 	@echo "make build  the collection tarball in dist/ (what Galaxy and Automation Hub get)"
 	@echo "make test-<stage>  one stage of make test: $(TEST_STAGES)"
 	@echo "make docs   the HTML documentation (antsibull-docs, Sphinx) in build/docs/html"
