@@ -16,17 +16,11 @@ export PATH="$VENV/bin:$PATH"
 OUT="${DOCS_OUT:-$ROOT/build/docs}"
 SITE="$ROOT/.ci/docs-site"
 
-# antsibull-docs, Sphinx and the theme, pinned, in the venv (the main pins are constraints).
-tools() {
-    local stamp="$VENV/.ecosystem-stamp"
-    if ! cmp -s "$ROOT/.ci/requirements-ecosystem.txt" "$stamp"; then
-        python -m pip install -q -r "$ROOT/.ci/requirements-ecosystem.txt" -c "$ROOT/.ci/requirements.txt"
-        cp "$ROOT/.ci/requirements-ecosystem.txt" "$stamp"
-    fi
-}
+# shellcheck source=.ci/ecosystem-tools.sh
+. "$ROOT/.ci/ecosystem-tools.sh"
 
 build() {
-    tools
+    ecosystem_tools
     local work installed
     work="$(mktemp -d "${TMPDIR:-/tmp}/pluto-lms-docs.XXXXXX")"
     # shellcheck disable=SC2064

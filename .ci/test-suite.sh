@@ -71,15 +71,8 @@ stage() { local name="$1"; shift; run_stage "$name" yes "$@"; }
 
 # ---- the stage functions ---------------------------------------------------------------------
 
-# Release tooling (antsibull-docs, antsibull-changelog, ansible-builder), pinned, installed into the
-# venv once; the main pins are constraints, so it never changes ansible-core or ansible-lint.
-ecosystem_tools() {
-    local stamp="$VENV/.ecosystem-stamp"
-    if ! cmp -s "$ROOT/.ci/requirements-ecosystem.txt" "$stamp"; then
-        python -m pip install -q -r "$ROOT/.ci/requirements-ecosystem.txt" -c "$ROOT/.ci/requirements.txt"
-        cp "$ROOT/.ci/requirements-ecosystem.txt" "$stamp"
-    fi
-}
+# shellcheck source=.ci/ecosystem-tools.sh
+. "$ROOT/.ci/ecosystem-tools.sh"
 
 # render_doc TYPE NAME: ansible-doc must render the plugin, with no error or warning on stderr
 # (ansible-doc exits 0 for a plugin whose documentation is missing, and says so only there).

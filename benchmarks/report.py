@@ -448,6 +448,34 @@ def render_tenant_table(rows):
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
+RUN_KEYS = ("date", "commit", "loadavg_start", "loadavg_end", "duration_s")
+
+
+def earlier_runs(meta):
+    """The earlier runs whose rows a results file still holds: each with the groups it measured that no later run
+    did (none: all the other rows), newest first. Results written before runs kept their groups have "earlier"."""
+    if "earlier_runs" in meta:
+        return meta["earlier_runs"]
+    return [dict(meta["earlier"], groups=None)] if meta.get("earlier") else []
+
+
+def runs_behind(previous, measured):
+    """earlier_runs of a run that measured the groups `measured` over the results of `previous` (its meta): the
+    previous run (its own groups if it measured some only, else all the other rows) and the runs behind it, less
+    the groups measured again."""
+    partial = bool(earlier_runs(previous))
+    behind = [dict([(k, previous.get(k)) for k in RUN_KEYS], groups=previous.get("groups") if partial else None)]
+    kept = []
+    for run in behind + earlier_runs(previous):
+        groups = run.get("groups")
+        if groups is not None:
+            groups = [g for g in groups if g not in measured]
+            if not groups:
+                continue
+        kept.append(dict(run, groups=groups))
+    return kept
+
+
 def merge_rows(previous, fresh):
     """The rows of a run that measured some groups only, over the previous results: fresh rows replace the
     previous rows of the same case and model, the others stay (each keeps its own samples)."""

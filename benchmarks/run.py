@@ -1187,13 +1187,14 @@ def summary_block(meta, rows, verdicts):
                  meta["date"][:10], meta["commit"], meta["ansible"], meta["cpus"],
                  " / ".join("%.2f" % x for x in meta["loadavg_start"]),
                  " / ".join("%.2f" % x for x in meta["loadavg_end"]), REPOSITORY)]
-    earlier = meta.get("earlier")
-    if earlier:
+    others = report.earlier_runs(meta)
+    if others:
         lines[0] = lines[0].replace("Measured by `make bench` (", "Measured by `make bench`: the groups %s (" % (
             ", ".join(meta["groups"])), 1)
-        lines[0] += " The other rows are from the run of %s (commit %s, load average %s at its start, %s at its end)." % (
-            earlier["date"][:10], earlier["commit"], " / ".join("%.2f" % x for x in earlier["loadavg_start"]),
-            " / ".join("%.2f" % x for x in earlier["loadavg_end"]))
+        lines[0] += "".join(" %s are from the run of %s (commit %s, load average %s at its start, %s at its end)." % (
+            "The groups " + ", ".join(run["groups"]) if run.get("groups") else "The other rows", run["date"][:10],
+            run["commit"], " / ".join("%.2f" % x for x in run["loadavg_start"]),
+            " / ".join("%.2f" % x for x in run["loadavg_end"])) for run in others)
     lines.append("")
     for db in meta.get("cost_models", []):
         model_rows = report.rows_of(rows, db)
@@ -1260,11 +1261,12 @@ def write_results(h, meta, verdicts, want_plot):
             "- load average (1, 5, 15 min) at the start %s, at the end %s: the machine is shared, and other work on it "
             "shows up as noise in the wall times" % (meta["loadavg_start"], meta["loadavg_end"]),
             "- the whole run took %.0f s" % meta["duration_s"]]
-    earlier = meta.get("earlier")
-    if earlier:
-        text.append("- this run measured only %s; the other rows are from the run of %s (commit %s, load average %s "
-                    "at its start, %s at its end)" % (", ".join(meta["groups"]), earlier["date"], earlier["commit"],
-                                                      earlier["loadavg_start"], earlier["loadavg_end"]))
+    others = report.earlier_runs(meta)
+    if others:
+        text.append("- this run measured only %s; %s" % (", ".join(meta["groups"]), "; ".join(
+            "%s are from the run of %s (commit %s, load average %s at its start, %s at its end)" % (
+                "the groups " + ", ".join(run["groups"]) if run.get("groups") else "the other rows", run["date"],
+                run["commit"], run["loadavg_start"], run["loadavg_end"]) for run in others)))
     text += ["- %s" % note for note in meta.get("notes", [])]
     text.append("")
     for db in meta.get("cost_models", []):
@@ -1392,9 +1394,7 @@ def main(argv=None):
             previous = previous_results(args.out)
             if previous:
                 h.rows = report.merge_rows(previous["rows"], h.rows)
-                old = previous["meta"]
-                meta["earlier"] = old.get("earlier") or dict((k, old.get(k)) for k in (
-                    "date", "commit", "loadavg_start", "loadavg_end", "duration_s"))
+                meta["earlier_runs"] = report.runs_behind(previous["meta"], want)
         verdicts = all_verdicts(h)
         block = write_results(h, meta, verdicts, not args.no_plot)
         for model in list(args.cost_models) + ["none"]:

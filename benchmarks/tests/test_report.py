@@ -129,3 +129,20 @@ def test_tables_render_every_row_and_verdict():
     lines = report.render_verdicts(verdicts).splitlines()
     assert len(lines) == len(verdicts) + 2
     assert any(line.endswith("| met |") for line in lines)
+
+
+def test_rows_kept_from_earlier_runs_name_the_run_that_measured_them():
+    def run(commit, groups=None, **more):
+        return dict(dict.fromkeys(report.RUN_KEYS, 0), commit=commit, groups=groups, **more)
+
+    full = run("c0", ["member", "tenant_role", "tenant_sync"])
+    assert report.runs_behind(full, ["tenant_sync"]) == [dict(run("c0"), groups=None)]
+    # A partial run over a partial run: the groups the middle run measured, less those measured again, are its own.
+    middle = run("c1", ["tenant_role", "tenant_sync"], earlier_runs=report.runs_behind(full, ["tenant_role", "tenant_sync"]))
+    behind = report.runs_behind(middle, ["tenant_sync"])
+    assert [(r["commit"], r["groups"]) for r in behind] == [("c1", ["tenant_role"]), ("c0", None)]
+    # Measured again, the middle run's groups leave no row behind it.
+    assert [r["commit"] for r in report.runs_behind(dict(middle, earlier_runs=behind), ["tenant_role", "tenant_sync"])] == ["c0"]
+    # Results written before runs kept their groups: "earlier" is all the other rows.
+    legacy = run("c1", ["tenant_sync"], earlier=dict(run("c0"), groups=None))
+    assert [(r["commit"], r["groups"]) for r in report.earlier_runs(legacy)] == [("c0", None)]
