@@ -671,9 +671,7 @@ class CohortsTask(object):
                 entry.warnings.append("cohort %r: another run created the same idnumber at the same moment (ids %d and "
                                       "%d); the lowest id wins, so this task deleted the one it made (id %d) and went "
                                       "on with id %d" % (entry.idnumber, winner, mine, mine, winner))
-            else:
-                entry.warnings.append("cohort %r: another run created it at the same moment (id %d); this task went on "
-                                      "with that cohort" % (entry.idnumber, winner))
+            # (A create the site refused has its warning from the create's hooks already.)
             entry.id = winner
             params = dict(_cohort.task_params(entry.want.task), id=winner)
             converged = _cohort.plan_cohort(_cohort.CohortTask(params), site)
