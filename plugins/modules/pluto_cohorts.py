@@ -173,7 +173,8 @@ notes:
   - Another run that creates the same idnumber at the same moment is detected by reading the cohorts back after the
     creates; the lowest id wins, and a copy this task made that is still empty is deleted. The run that made the
     lowest id waits a few seconds for the other run to delete its copy; if the copy stays, that cohort fails, naming
-    both ids and the fix. Another run adding the same
+    both ids and the fix. A batched create that the site refuses whole because another run has just created some of
+    its idnumbers goes on with those cohorts and sends the others again. Another run adding the same
     users at the same moment makes the site refuse the add request; the members are read again and the rest resent,
     a bounded number of times.
 seealso:
