@@ -24,7 +24,9 @@ description:
     a cohort renamed on the site in case only is named, not planned as a new one.
   - After a create the module reads the cohort back. When another run created the same idnumber at the same moment
     (the site checks and inserts without a lock), the lowest id wins. The run that made a higher one, still empty,
-    deletes it and goes on with the lowest; otherwise the task fails naming both ids. A run whose create the site
+    deletes it and goes on with the lowest; otherwise the task fails naming both ids. The run that made the lowest
+    waits a few seconds for the other run to delete its copy; if the copy stays (that run read the site back before
+    this create was visible to it), the task fails naming it and the fix. A run whose create the site
     refused because the other run's cohort came first goes on with that cohort, and reports a change only where it
     updates it.
   - The requests it sends, and what they cost on a real site, are under C(Requests) in the notes.
