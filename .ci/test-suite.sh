@@ -7,7 +7,7 @@
 # The other core-X.Y only when named (`make test-matrix` names every core-X.Y of the Makefile's CORE_MATRIX).
 # core-X.Y runs, with ansible-core X.Y (in .venv-X.Y, made by make), what depends on ansible-core (CORE_SCOPE below):
 # the unit tests of the code that imports it, the integration targets that go through its interfaces, and galaxy.
-# The core-X.Y stages run in the background, two at a time (background_stage).
+# The core-X.Y stages run in the background, two at a time (background_stage), as do integration and reliability.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -297,9 +297,12 @@ stage lint        ansible-lint --offline
 stage users-lint  python .ci/users_lint.py .
 stage sanity      ansible-test sanity --python "$PYV" --color no
 stage units       units_installed
+# integration and reliability run ansible-playbook against simulators, one target or case at a time (about one
+# core each): side by side in the background.
 # shellcheck disable=SC2086 # INTEGRATION_TARGETS: target names, split on purpose
-stage integration ansible-test integration --python "$PYV" --color no --exclude ecosystem_galaxy ${INTEGRATION_TARGETS:-}
-stage reliability check_reliability
+background_stage integration yes ansible-test integration --python "$PYV" --color no --exclude ecosystem_galaxy ${INTEGRATION_TARGETS:-}
+background_stage reliability yes check_reliability
+wait_background_stages
 stage galaxy      ansible-test integration --python "$PYV" --color no ecosystem_galaxy
 stage galaxy-import check_galaxy_import
 stage docs        check_docs
