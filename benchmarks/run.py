@@ -784,6 +784,17 @@ def arm_playbook(h, arm, name):
     return os.path.join(ROOT, "playbooks", name), None
 
 
+def run_tenant_arm(h, suffix, job, sites, playbook_name, extra_vars=None, **playbook_args):
+    """One run of a whole-tenant arm: the floor script sending `job` to `sites`, or the arm's playbook.
+    Returns (wall seconds, resources used or None, the floor script's answer or None)."""
+    if suffix == "_floor":
+        wall, answer = run_floor_script(h, job, sites)
+        return wall, None, answer
+    playbook, env = arm_playbook(h, suffix, playbook_name)
+    wall, used = h.playbook(playbook, extra_vars, env=env, **playbook_args)
+    return wall, used, None
+
+
 def tenant_arms(h):
     return [(suffix, label) for suffix, label in TENANT_ARMS
             if (suffix.strip("_") or "pluto") in h.args.arms
@@ -810,12 +821,8 @@ def case_tenant_role(h, latency_ms, cost_model=None):
                                                         {"cohort_bootstrap_extra_cohorts": cohorts})
                     for arm in arms:
                         site.reset_log()
-                        if suffix == "_floor":
-                            wall, _answer = run_floor_script(h, job, [site])
-                            used = None
-                        else:
-                            playbook, env = arm_playbook(h, suffix, "provision_tenants.yml")
-                            wall, used = h.playbook(playbook, inventory=inventory, env=env)
+                        wall, used, _answer = run_tenant_arm(h, suffix, job, [site], "provision_tenants.yml",
+                                                             inventory=inventory)
                         arm.add(wall, used, site.counts())
                         held = len(site.call("core_cohort_get_cohorts"))
                         if held != total:
@@ -857,12 +864,8 @@ def case_tenant_sync(h, latency_ms, cost_model=None):
                     inventory = single_tenant_inventory(h, site, prefix)
                     for arm in arms:
                         site.reset_log()
-                        if suffix == "_floor":
-                            wall, _answer = run_floor_script(h, job, [site])
-                            used = None
-                        else:
-                            playbook, env = arm_playbook(h, suffix, "sync_cohort_members.yml")
-                            wall, used = h.playbook(playbook, {"cohort_members_csv": csv}, inventory=inventory, env=env)
+                        wall, used, _answer = run_tenant_arm(h, suffix, job, [site], "sync_cohort_members.yml",
+                                                             {"cohort_members_csv": csv}, inventory=inventory)
                         arm.add(wall, used, site.counts())
                     held = sum(len(c["userids"]) for c in site.call("core_cohort_get_cohort_members", [
                         ("cohortids[%d]" % i, str(c["id"])) for i, c in enumerate(
@@ -902,15 +905,11 @@ def case_tenant_audit(h, latency_ms, cost_model=None):
                 try:
                     for _rep in range(arm_reps(h, suffix, h.args.tenant_reps)):
                         site.reset_log()
-                        if suffix == "_floor":
-                            wall, answer = run_floor_script(h, job, [site] * tenants)
-                            used = None
-                            if answer[0] != {"missing": 0, "members_differ": 1}:
-                                raise BenchError("%s: the floor script saw %s" % (arm.case, answer[0]))
-                        else:
-                            playbook, env = arm_playbook(h, suffix, "audit_cohorts.yml")
-                            wall, used = h.playbook(playbook, {"cohort_audit_dir": os.path.join(h.tmp, case + suffix)},
-                                                    inventory=inventory, forks=h.args.forks, env=env)
+                        wall, used, answer = run_tenant_arm(
+                            h, suffix, job, [site] * tenants, "audit_cohorts.yml",
+                            {"cohort_audit_dir": os.path.join(h.tmp, case + suffix)}, inventory=inventory, forks=h.args.forks)
+                        if answer is not None and answer[0] != {"missing": 0, "members_differ": 1}:
+                            raise BenchError("%s: the floor script saw %s" % (arm.case, answer[0]))
                         arm.add(wall, used, site.counts())
                         if site.counts()["writes"]:
                             raise BenchError("%s: the audit wrote to the site" % arm.case)

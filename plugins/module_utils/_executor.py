@@ -185,31 +185,27 @@ class Executor(object):
         for entry in entries:
             if entry.owner not in entries_of:
                 owners.append(entry.owner)
-                entries_of[entry.owner] = []
-            entries_of[entry.owner].append(entry)
+            entries_of.setdefault(entry.owner, []).append(entry)
         recoveries_of = {}
         for owner in owners:
             hooks = operation.hooks.get(owner)
             if hooks is not None and recoveries < hooks.max_recoveries:
                 recoveries_of[owner] = hooks.on_error(error, [e.item for e in entries_of[owner]], self.reader)
-        explained = any(recoveries_of.get(owner) is not None for owner in owners)
+        explained = any(recovery is not None for recovery in recoveries_of.values())
         resend = []
         for owner in owners:
-            recovery = recoveries_of.get(owner)
-            if recovery is None and explained and not error.transport:
+            recovery, part = recoveries_of.get(owner), outcome.of(owner)
+            if recovery is not None:
+                part.applied.extend((operation.function, item) for item in recovery.applied)
+                part.warnings.extend(recovery.warnings)
+                ref_of = dict((id(e.item), e.ref) for e in entries_of[owner])
+                resend.extend(Entry(owner, item, ref_of.get(id(item))) for item in recovery.resend)
+            elif explained and not error.transport:
                 resend.extend(entries_of[owner])
-                continue
-            if recovery is None:
-                part = outcome.of(owner)
+            else:
                 part.failure = error
                 part.failed_function = operation.function
                 part.failed_items = [e.item for e in entries_of[owner]]
-                continue
-            part = outcome.of(owner)
-            part.applied.extend((operation.function, item) for item in recovery.applied)
-            part.warnings.extend(recovery.warnings)
-            refs = [(e.item, e.ref) for e in entries_of[owner]]
-            resend.extend(Entry(owner, item, next((r for i, r in refs if i is item), None)) for item in recovery.resend)
         return resend if explained else None
 
     def _applied(self, operation, entries, answer, outcome):

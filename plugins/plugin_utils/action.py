@@ -15,6 +15,7 @@ task_environment(), the one guarded helper).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import functools
 import json
 import os
 
@@ -27,13 +28,9 @@ from ansible.plugins.action import ActionBase
 try:  # ansible-core 2.19 and later: the encoder a module's arguments are sent with
     from ansible.module_utils.common.json import Direction, get_module_encoder
     MODULE_ARGS_ENCODER = get_module_encoder("legacy", Direction.CONTROLLER_TO_MODULE)
-except ImportError:  # ansible-core 2.16 to 2.18
+except ImportError:  # ansible-core 2.16 to 2.18: what module_common sends a module's arguments with
     from ansible.module_utils.common.json import AnsibleJSONEncoder
-
-    class MODULE_ARGS_ENCODER(AnsibleJSONEncoder):  # pylint: disable=invalid-name
-        def __init__(self, **kwargs):
-            kwargs["vault_to_text"] = True
-            super(MODULE_ARGS_ENCODER, self).__init__(**kwargs)
+    MODULE_ARGS_ENCODER = functools.partial(AnsibleJSONEncoder, vault_to_text=True)
 
 from ansible_collections.pluto.lms.plugins.module_utils._client import HAS_REQUESTS
 from ansible_collections.pluto.lms.plugins.module_utils._runner import full_argument_spec, run_plan

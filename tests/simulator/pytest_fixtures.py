@@ -5,9 +5,12 @@ Use them with ``pytest_plugins = ['tests.simulator.pytest_fixtures']`` or by imp
 
 - ``simulator``: a fresh in-memory site with five users (u00001..u00005) and the token ``simtoken`` (manager).
 - ``simulator_factory(*args, **kwargs)``: start one with custom switches; every one started is stopped at teardown.
+- ``together(*calls)``: run calls at the same moment from threads, as concurrent clients of one site.
 """
 
 from __future__ import annotations
+
+import threading
 
 import pytest
 
@@ -39,3 +42,23 @@ def simulator_factory():
     finally:
         for sim in started:
             sim.stop()
+
+
+def together(*calls, stagger=0.0, timeout=120):
+    """Run calls at the same moment from threads (call i starts i * stagger seconds later); their answers in order
+    (None for a call that has not returned after timeout seconds)."""
+    answers = [None] * len(calls)
+    barrier = threading.Barrier(len(calls))
+
+    def run(index, call):
+        barrier.wait()
+        if index and stagger:
+            threading.Event().wait(index * stagger)
+        answers[index] = call()
+
+    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return answers

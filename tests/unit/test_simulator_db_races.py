@@ -15,6 +15,7 @@ if REPO_ROOT not in sys.path:
 # pylint: disable=wrong-import-position
 from tests.simulator.collation import exact_key, key_function, mariadb_key  # noqa: E402
 from tests.simulator.process import start_simulator  # noqa: E402
+from tests.simulator.pytest_fixtures import together  # noqa: E402
 
 INVALID = {'exception': 'core\\exception\\invalid_parameter_exception', 'errorcode': 'invalidparameter',
            'message': 'Invalid parameter value detected'}
@@ -239,23 +240,6 @@ def test_deleted_users_are_not_found_on_either_kind(sites):
 
 
 # --- races ------------------------------------------------------------------------------------
-def together(*calls):
-    """Run calls at the same moment from threads; their answers in order."""
-    answers = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def run(index, call):
-        barrier.wait()
-        answers[index] = call()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return answers
-
-
 @pytest.mark.parametrize('db', ['postgres', 'mariadb'])
 def test_overlapping_creates_make_a_duplicate(db):
     """Both check before either inserts: both succeed; the twins stay visible and block another create."""

@@ -9,12 +9,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import threading
 
 import pytest
 
 from ansible_collections.pluto.lms.plugins.module_utils._cohort_member import plan
 from ansible_collections.pluto.lms.plugins.module_utils._runner import run_plan
+from tests.simulator.pytest_fixtures import together
 
 TOKEN = "member-safety-token"
 
@@ -457,21 +457,14 @@ def test_two_runs_adding_overlapping_users_at_once_both_finish(db, simulator_fac
     site = simulator_factory("--token", TOKEN, "--db", db, "--race-window-ms", "100", seed_users=60,
                              seed_file=str(seed))
     lists = [["u%05d" % n for n in range(1, 31)], ["u%05d" % n for n in range(21, 51)]]
-    barrier = threading.Barrier(2)
-    results = [None, None]
 
-    def task(index):
+    def task(users):
         params = dict(url=site.url, token=TOKEN, validate_certs=True, ca_path=None, timeout=60, retries=0,
-                      max_input_vars=5000, lookup_concurrency=1, cohort="race", cohort_id=None, users=lists[index],
+                      max_input_vars=5000, lookup_concurrency=1, cohort="race", cohort_id=None, users=users,
                       user_field="username", state="present", missing_users="fail", batch_size=500)
-        barrier.wait()
-        results[index] = run_plan(plan, params, check_mode=False, diff=False)
+        return lambda: run_plan(plan, params, check_mode=False, diff=False)
 
-    threads = [threading.Thread(target=task, args=(i,)) for i in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = together(task(lists[0]), task(lists[1]), timeout=None)
     for result in results:
         assert result.get("failed") is not True, result
     assert members(site, "race") == ["u%05d" % n for n in range(1, 51)]

@@ -13,7 +13,6 @@ with real concurrent runs whose requests overlap (--race-window-ms), on both dat
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import threading
 
 import pytest
 
@@ -23,6 +22,7 @@ from ansible_collections.pluto.lms.plugins.module_utils._errors import PlutoErro
 from ansible_collections.pluto.lms.plugins.module_utils._reader import SiteReader
 from ansible_collections.pluto.lms.plugins.module_utils._runner import client_from_params, run_plan
 from tests.simulator.process import start_simulator
+from tests.simulator.pytest_fixtures import together
 
 MANAGER = "6d2c3d4e5f60718293a4b5c6d7e8f90a"
 CREATE = "core_cohort_create_cohorts"
@@ -92,20 +92,10 @@ def test_two_concurrent_runs_leave_one_cohort_and_agree_on_it(db, offset_ms):
     one: the run that made the higher id read back before the other create committed, kept its cohort, and the run
     that made the lowest id fails naming both (as the module documents), never silently."""
     with start_simulator(token=["%s:manager" % MANAGER], db=db, race_window_ms=150) as sim:
-        results = [None, None]
-        start = threading.Barrier(2)
+        def one_run():
+            return run_plan(cohort_plan, params(sim, idnumber="t-both", name="Both"), False, False)
 
-        def one_run(index):
-            start.wait()
-            if index:
-                threading.Event().wait(offset_ms / 1000.0)
-            results[index] = run_plan(cohort_plan, params(sim, idnumber="t-both", name="Both"), False, False)
-
-        threads = [threading.Thread(target=one_run, args=(index,)) for index in (0, 1)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        results = together(one_run, one_run, stagger=offset_ms / 1000.0)
         assert all(r is not None for r in results), results
         survivors = holders(sim, "t-both")
         failed = [r for r in results if r.get("failed")]

@@ -12,12 +12,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import threading
 
 import pytest
 
 from ansible_collections.pluto.lms.plugins.module_utils._cohorts import plan
 from ansible_collections.pluto.lms.plugins.module_utils._runner import run_plan
+from tests.simulator.pytest_fixtures import together
 
 TOKEN = "cohorts-unit-token"
 
@@ -379,20 +379,11 @@ def test_two_concurrent_runs_of_a_tenant_leave_one_cohort_each(simulator_factory
     """Both runs succeed, however their requests interleave (duplicates, or the loser's invalidparameter)."""
     sim = simulator_factory("--token", TOKEN, seed_users=10, race_window_ms=150)
     config = [{"idnumber": "t-%d" % n, "name": "T %d" % n, "members": ["u00001", "u00002"]} for n in range(3)]
-    results = [None, None]
-    start = threading.Barrier(2)
 
-    def one_run(index):
-        start.wait()
-        if index:
-            threading.Event().wait(offset_ms / 1000.0)
-        results[index] = run_plan(plan, params(sim, state="replaced", config=config), check_mode=False, diff=False)
+    def one_run():
+        return run_plan(plan, params(sim, state="replaced", config=config), check_mode=False, diff=False)
 
-    threads = [threading.Thread(target=one_run, args=(index,)) for index in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    results = together(one_run, one_run, stagger=offset_ms / 1000.0)
     assert all(r is not None for r in results)
     for n in range(3):
         idnumber = "t-%d" % n
